@@ -1,0 +1,18 @@
+# Image of the project's services for docker-compose (edge producer, agents, projector, API).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 BIOGAS_LOG_FORMAT=json
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY streams ./streams
+COPY agents ./agents
+COPY edge_producer ./edge_producer
+COPY projections ./projections
+COPY api ./api
+COPY stack ./stack
+COPY simulator ./simulator
+COPY cli ./cli
+RUN pip install --no-cache-dir . \
+ && useradd --system --uid 10001 biogas
+USER biogas
+ENTRYPOINT ["biogas"]
+CMD ["--help"]

@@ -1,0 +1,28 @@
+"""``biogas api``: serve the query API with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api.app import create_app
+from api.settings import ApiSettings
+from streams.logsetup import configure_logging
+
+
+def api(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default 8000).")] = None,
+) -> None:
+    """Serve the query API until interrupted."""
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = ApiSettings(**overrides)  # type: ignore[arg-type]
+    configure_logging(settings.log)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_config=None, access_log=False)

@@ -1,0 +1,86 @@
+"""``biogas demo``: the local stack plus every service of the product, until Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Annotated
+
+import typer
+
+from stack.launcher import StackInfo, down, status, up
+from stack.settings import StackSettings
+from stack.supervisor import Service, Supervisor
+from streams.errors import BiogasError
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def demo_services(api_port: int) -> list[Service]:
+    """The product's services in start order."""
+    biogas = [sys.executable, "-m", "cli.main"]
+    return [
+        Service("api", [*biogas, "api", "--port", str(api_port)]),
+    ]
+
+
+def demo(
+    api_port: Annotated[int, typer.Option(help="Port of the query API.")] = 8000,
+    keep_stack: Annotated[bool, typer.Option(
+        help="Leave the broker and database running after Ctrl-C.")] = False,
+) -> None:
+    """Bring the local stack up, run every service, print where to look; Ctrl-C stops all."""
+    settings = StackSettings()
+    was_running = status(settings)
+    try:
+        info = up(settings, progress=lambda m: _say(f"  {m}"))
+    except BiogasError as exc:
+        _say(f"error: {exc}")
+        raise typer.Exit(1) from exc
+    supervisor = Supervisor(settings.dir / "logs", info.env())
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    code = 0
+    try:
+        for service in demo_services(api_port):
+            running = supervisor.start(service)
+            _say(f"  {service.name}: pid {running.proc.pid}, log {running.log_file}")
+        _print_where_to_look(info, api_port)
+        while not stop.wait(0.5):
+            dead = supervisor.exited()
+            if dead:
+                for running, exit_code in dead:
+                    _say(f"error: {running.service.name} exited with code {exit_code}; "
+                         f"see {running.log_file}")
+                code = 1
+                break
+    finally:
+        _say("stopping services")
+        stubborn = supervisor.stop_all()
+        if stubborn:
+            _say(f"error: did not stop: {', '.join(stubborn)}")
+        already = was_running.kafka.running and was_running.postgres.running
+        if not keep_stack and not already:
+            for problem in down(settings, progress=lambda m: _say(f"  {m}")):
+                _say(f"error: {problem}")
+        else:
+            _say("  stack left running (biogas stack down stops it)")
+    raise typer.Exit(code)
+
+
+def _print_where_to_look(info: StackInfo, api_port: int) -> None:
+    lines = [
+        "",
+        "biogas demo is running. Ctrl-C stops everything.",
+        f"  API health:        http://127.0.0.1:{api_port}/health",
+        f"  API docs:          http://127.0.0.1:{api_port}/docs",
+        f"  Kafka bootstrap:   {info.bootstrap_servers}",
+        f"  PostgreSQL:        {info.database_url}",
+        f"  logs:              {info.state_dir / 'logs'}",
+        "",
+    ]
+    _say("\n".join(lines))

@@ -1,0 +1,38 @@
+"""``biogas``: the project's single console script.
+
+Each sub-command group lives in its own module under ``cli/`` and is registered here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli.api_cmd import api
+from cli.contract_cmd import contract_app
+from cli.demo_cmd import demo
+from cli.projections_cmd import projections_app
+from cli.stack_cmd import stack_app
+from cli.topics_cmd import topics_app
+
+app = typer.Typer(
+    name="biogas",
+    help="Biogas plant data platform: local stack, edge producer, agents, projections, API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(stack_app, name="stack")
+app.add_typer(contract_app, name="contract")
+app.add_typer(topics_app, name="topics")
+app.add_typer(projections_app, name="projections")
+app.command("demo")(demo)
+app.command("api")(api)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Projections: the log materialised into PostgreSQL/TimescaleDB, rebuildable by replay."""

@@ -1,0 +1,88 @@
+"""Track the server processes the stack started, so ``down`` stops exactly those.
+
+A process is identified by its pid *and* its start time, so a recycled pid is never signalled.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psutil
+
+
+@dataclass(frozen=True)
+class ProcessRef:
+    """A process we started: pid plus its start time as psutil reports it."""
+
+    pid: int
+    create_time: float
+
+    @classmethod
+    def of(cls, pid: int) -> ProcessRef:
+        return cls(pid=pid, create_time=psutil.Process(pid).create_time())
+
+    def process(self) -> psutil.Process | None:
+        """The live process, or None when it has exited (or the pid was recycled)."""
+        try:
+            proc = psutil.Process(self.pid)
+            if abs(proc.create_time() - self.create_time) > 0.01:
+                return None
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+            return proc
+        except psutil.NoSuchProcess:
+            return None
+
+    def alive(self) -> bool:
+        return self.process() is not None
+
+    def terminate(self, timeout_s: float) -> bool:
+        """SIGTERM, wait up to ``timeout_s``, then SIGKILL. True if it is gone afterwards."""
+        proc = self.process()
+        if proc is None:
+            return True
+        try:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=timeout_s)
+        except psutil.TimeoutExpired:
+            proc.kill()
+            try:
+                proc.wait(timeout=10)
+            except psutil.TimeoutExpired:
+                return False
+        except psutil.NoSuchProcess:
+            pass
+        return not self.alive()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    """Whether something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(predicate: Callable[[], object], timeout_s: float, interval_s: float = 0.1) -> bool:
+    """Poll ``predicate()`` until it is truthy or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval_s)

@@ -1,0 +1,84 @@
+"""Settings shared by every process, read from the environment (prefix ``BIOGAS_``).
+
+Only settings modules read the environment. Each process defines one frozen settings class,
+composed from the pieces here, builds it once in its entry point and passes it down.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogFormat = Literal["console", "json", "auto"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+class KafkaSettings(BaseSettings):
+    """Where the Kafka-protocol log is (Apache Kafka in tests, Redpanda in production)."""
+
+    model_config = SettingsConfigDict(env_prefix="BIOGAS_KAFKA_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        description="Comma-separated host:port list, e.g. '127.0.0.1:9092'.",
+    )
+    client_id: str = "biogas"
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _check_servers(cls, value: str) -> str:
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        if not servers:
+            raise ValueError("set BIOGAS_KAFKA_BOOTSTRAP_SERVERS to host:port[,host:port...]")
+        for server in servers:
+            host, sep, port = server.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(
+                    f"'{server}' is not host:port; set BIOGAS_KAFKA_BOOTSTRAP_SERVERS to "
+                    "host:port[,host:port...]"
+                )
+        return ",".join(servers)
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the projections live (PostgreSQL, TimescaleDB when the extension exists)."""
+
+    model_config = SettingsConfigDict(env_prefix="BIOGAS_DATABASE_", frozen=True, extra="ignore")
+
+    url: str = Field(
+        default="postgresql://biogas@127.0.0.1:5432/biogas",
+        description="libpq connection URI, e.g. postgresql://user@host:port/db",
+    )
+    schema_name: str = Field(
+        default="public",
+        description="PostgreSQL schema holding the projection tables.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "set BIOGAS_DATABASE_URL to a libpq URI starting with postgresql://"
+            )
+        return value
+
+    @field_validator("schema_name")
+    @classmethod
+    def _check_schema(cls, value: str) -> str:
+        if not value.isidentifier() or value.lower() != value:
+            raise ValueError(
+                "BIOGAS_DATABASE_SCHEMA_NAME must be a lower-case SQL identifier, e.g. 'public'"
+            )
+        return value
+
+
+class LogSettings(BaseSettings):
+    """How a process logs: JSON lines in services, readable on a terminal."""
+
+    model_config = SettingsConfigDict(env_prefix="BIOGAS_LOG_", frozen=True, extra="ignore")
+
+    level: LogLevel = "info"
+    format: LogFormat = "auto"

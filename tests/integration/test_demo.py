@@ -1,0 +1,54 @@
+"""``biogas demo`` starts the services against the stack, serves /health, and Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from stack.processes import free_port
+from tests.integration.conftest import StackEndpoints
+from tests.waiting import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _health(port: int) -> int | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+            status: int = resp.status
+            return status
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def test_demo_runs_services_and_ctrl_c_stops_them(stack: StackEndpoints, tmp_path: Path) -> None:
+    port = free_port()
+    env = dict(os.environ, BIOGAS_KAFKA_BOOTSTRAP_SERVERS=stack.bootstrap_servers,
+               BIOGAS_DATABASE_URL=stack.database_url, BIOGAS_STACK_DIR=str(tmp_path / "stack"))
+    log = (tmp_path / "demo.log").open("wb")
+    demo = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--api-port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        eventually(lambda: demo.poll() is None and _health(port) == 200, timeout=90,
+                   what="the demo's API to answer /health")
+        children = psutil.Process(demo.pid).children(recursive=True)
+        assert children, "the demo runs its services as child processes"
+        text = (tmp_path / "demo.log").read_text()
+        assert f"http://127.0.0.1:{port}/health" in text
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=60) == 0, (tmp_path / "demo.log").read_text()[-2000:]
+        eventually(lambda: not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE
+                                   for c in children), timeout=30,
+                   what="the demo's services to exit")
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        log.close()

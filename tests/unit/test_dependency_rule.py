@@ -1,0 +1,71 @@
+"""The dependency rule of the architecture, enforced on every import statement.
+
+``streams`` imports nothing of ours; ``edge_producer``, ``agents`` and ``projections`` import
+``streams`` (``agents`` may also use ``projections``); ``api`` imports ``streams`` and
+``projections``, never ``agents`` or ``edge_producer``. Tools around the product (``stack``,
+``simulator``, ``cli``, ``benchmarks``) may import the product's packages but are never imported
+by them.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OURS = {"streams", "edge_producer", "agents", "projections", "api", "stack", "simulator", "cli",
+        "benchmarks", "tests"}
+ALLOWED: dict[str, set[str]] = {
+    "streams": set(),
+    "edge_producer": {"streams"},
+    "projections": {"streams"},
+    "agents": {"streams", "projections"},
+    "api": {"streams", "projections"},
+    "simulator": {"streams"},
+    "stack": {"streams", "projections"},
+}
+
+
+def imported_packages(path: Path) -> set[str]:
+    """Top-level packages of ours that a module imports (absolute and relative imports)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    package = path.relative_to(ROOT).parts[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level > 0:
+                found.add(package)
+            elif node.module:
+                found.add(node.module.split(".")[0])
+    return found & OURS
+
+
+def violations(package: str) -> list[str]:
+    problems = []
+    allowed = ALLOWED[package] | {package}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        bad = imported_packages(path) - allowed
+        if bad:
+            problems.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    return problems
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_what_the_rule_allows(package: str) -> None:
+    if not (ROOT / package).is_dir():
+        pytest.skip(f"{package}/ does not exist yet")
+    assert violations(package) == []
+
+
+def test_the_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
+    module = ROOT / "streams" / "_rule_probe_tmp.py"
+    module.write_text("from api.app import create_app\nimport agents\n")
+    try:
+        assert violations("streams") == [
+            "streams/_rule_probe_tmp.py imports ['agents', 'api']"]
+    finally:
+        module.unlink()

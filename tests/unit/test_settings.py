@@ -1,0 +1,43 @@
+"""Shared settings: bad values are refused with a message naming the variable and the fix."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from streams.settings import DatabaseSettings, KafkaSettings
+
+
+def test_kafka_servers_are_normalised() -> None:
+    settings = KafkaSettings(bootstrap_servers=" 127.0.0.1:9092 , host:19092 ")
+    assert settings.bootstrap_servers == "127.0.0.1:9092,host:19092"
+
+
+@pytest.mark.parametrize("value", ["", "localhost", "host:port", ":9092"])
+def test_bad_kafka_servers_name_the_variable(value: str) -> None:
+    with pytest.raises(ValidationError, match="BIOGAS_KAFKA_BOOTSTRAP_SERVERS"):
+        KafkaSettings(bootstrap_servers=value)
+
+
+def test_kafka_servers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BIOGAS_KAFKA_BOOTSTRAP_SERVERS", "10.0.0.1:9092")
+    settings = KafkaSettings()
+    assert settings.bootstrap_servers == "10.0.0.1:9092"
+    assert "bootstrap_servers" in settings.model_fields_set
+
+
+def test_bad_database_url_names_the_variable() -> None:
+    with pytest.raises(ValidationError, match="BIOGAS_DATABASE_URL"):
+        DatabaseSettings(url="mysql://x")
+
+
+@pytest.mark.parametrize("schema", ["Public", "1abc", "a-b", "x; drop"])
+def test_bad_schema_name_is_refused(schema: str) -> None:
+    with pytest.raises(ValidationError, match="BIOGAS_DATABASE_SCHEMA_NAME"):
+        DatabaseSettings(schema_name=schema)
+
+
+def test_settings_are_frozen() -> None:
+    settings = KafkaSettings()
+    with pytest.raises(ValidationError):
+        settings.client_id = "other"  # type: ignore[misc]
