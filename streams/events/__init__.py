@@ -1,0 +1,60 @@
+"""The events on the log: one frozen pydantic model per event, decoded through :data:`Event`."""
+
+from streams.events.alerts import (
+    AlertAcknowledged,
+    AlertCleared,
+    AlertCommented,
+    AlertOpened,
+    AlertUpdated,
+    Severity,
+)
+from streams.events.analytics import (
+    AnomalyDetected,
+    DetectorVote,
+    FeatureContribution,
+    FeaturesComputed,
+    ModelRef,
+)
+from streams.events.base import EdgeEvent, EventBase
+from streams.events.deadletter import MessageDeadLettered
+from streams.events.edge import (
+    DeviceStatus,
+    DeviceStatusChanged,
+    EdgeHeartbeat,
+    Quality,
+    Reading,
+    ScanRecorded,
+)
+from streams.events.lab import Analyte, LabResultRecorded
+from streams.events.models import ModelDeployed
+from streams.events.union import EVENT_TYPES, Event, event_type_of, schema_version_of
+
+__all__ = [
+    "EVENT_TYPES",
+    "AlertAcknowledged",
+    "AlertCleared",
+    "AlertCommented",
+    "AlertOpened",
+    "AlertUpdated",
+    "Analyte",
+    "AnomalyDetected",
+    "DetectorVote",
+    "DeviceStatus",
+    "DeviceStatusChanged",
+    "EdgeEvent",
+    "EdgeHeartbeat",
+    "Event",
+    "EventBase",
+    "FeatureContribution",
+    "FeaturesComputed",
+    "LabResultRecorded",
+    "MessageDeadLettered",
+    "ModelDeployed",
+    "ModelRef",
+    "Quality",
+    "Reading",
+    "ScanRecorded",
+    "Severity",
+    "event_type_of",
+    "schema_version_of",
+]

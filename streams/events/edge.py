@@ -1,0 +1,106 @@
+"""Events appended by an edge producer: scans, device status changes, heartbeats."""
+
+from __future__ import annotations
+
+from collections import Counter
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from streams.events.base import (
+    EdgeEvent,
+    Name,
+    ReadingValue,
+    Tag,
+    Text,
+    UtcDatetime,
+    ValueObject,
+)
+
+
+class Quality(StrEnum):
+    """How trustworthy a reading is, as judged at the edge."""
+
+    GOOD = "good"
+    STALE = "stale"
+    COMM_FAIL = "comm_fail"
+    DEVICE_EXCEPTION = "device_exception"
+    DECODE_ERROR = "decode_error"
+    OUT_OF_RANGE = "out_of_range"
+
+
+class DeviceStatus(StrEnum):
+    """The link state of one device as seen by the edge producer."""
+
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    OFFLINE = "offline"
+
+
+class Reading(ValueObject):
+    """One tag's value in a scan. ``value`` keeps its JSON type; it may be None only when the
+    quality is not ``good`` (nothing could be read)."""
+
+    tag: Tag
+    value: ReadingValue
+    quality: Quality
+
+    @model_validator(mode="after")
+    def _value_present_when_good(self) -> Reading:
+        if self.value is None and self.quality is Quality.GOOD:
+            raise ValueError(
+                f"reading {self.tag!r} has quality 'good' but no value; "
+                "a missing value needs a quality other than 'good'"
+            )
+        return self
+
+
+class ScanRecorded(EdgeEvent):
+    """One Modbus poll of one poll group: all its tag values with one source timestamp."""
+
+    event_type: Literal["scan_recorded"] = "scan_recorded"
+    schema_version: Literal[1] = 1
+    device: Name
+    poll_group: Name
+    source_ts: UtcDatetime = Field(description="When the values were read from the device.")
+    readings: Annotated[tuple[Reading, ...], Field(min_length=1)]
+    poll_duration_ms: Annotated[float, Field(ge=0)] | None = None
+
+    @field_validator("readings")
+    @classmethod
+    def _tags_unique(cls, readings: tuple[Reading, ...]) -> tuple[Reading, ...]:
+        counts = Counter(r.tag for r in readings)
+        duplicates = sorted(tag for tag, n in counts.items() if n > 1)
+        if duplicates:
+            raise ValueError(f"tag names must be unique within a scan; repeated: {duplicates}")
+        return readings
+
+
+class DeviceStatusChanged(EdgeEvent):
+    """A device went online, degraded or offline (as seen by the edge producer)."""
+
+    event_type: Literal["device_status_changed"] = "device_status_changed"
+    schema_version: Literal[1] = 1
+    device: Name
+    status: DeviceStatus
+    previous: DeviceStatus | None
+    reason: Text
+    exception_code: Annotated[int, Field(ge=0, le=255)] | None = Field(
+        default=None, description="Modbus exception code, when the device answered with one."
+    )
+    changed_at: UtcDatetime
+
+
+class EdgeHeartbeat(EdgeEvent):
+    """The edge producer is alive; how much is waiting in its local journal."""
+
+    event_type: Literal["edge_heartbeat"] = "edge_heartbeat"
+    schema_version: Literal[1] = 1
+    sent_at: UtcDatetime
+    journal_depth: Annotated[int, Field(ge=0, description="Scans waiting to be sent.")]
+    journal_oldest_age_s: Annotated[float, Field(ge=0)] | None = Field(
+        description="Age of the oldest waiting scan; None when the journal is empty."
+    )
+    journal_bytes: Annotated[int, Field(ge=0)]
+    dropped_total: Annotated[int, Field(ge=0)]
