@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api.errors import install_error_handlers
 from api.health import router as health_router
 from api.settings import ApiSettings
 
@@ -13,5 +14,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app = FastAPI(title="Biogas plant data API", version="0.1.0",
                   description="Projections of the plant log: readings, anomalies, alerts.")
     app.state.settings = settings
+    install_error_handlers(app)
     app.include_router(health_router)
     return app

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import ApiSettings
@@ -22,7 +24,11 @@ def api(
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
-    settings = ApiSettings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = ApiSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from exc
     configure_logging(settings.log)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_config=None, access_log=False)

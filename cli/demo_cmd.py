@@ -5,11 +5,14 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
+from api.tokens import Role, issue_token
 from stack.launcher import StackInfo, down, status, up
+from stack.secrets import stack_secret
 from stack.settings import StackSettings
 from stack.supervisor import Service, Supervisor
 from streams.errors import BiogasError
@@ -40,7 +43,10 @@ def demo(
     except BiogasError as exc:
         _say(f"error: {exc}")
         raise typer.Exit(1) from exc
-    supervisor = Supervisor(settings.dir / "logs", info.env())
+    token_secret = stack_secret(settings.dir, "api-token-secret")
+    owner_token = issue_token(token_secret, "demo", Role.OWNER, ("*",), timedelta(days=7))
+    supervisor = Supervisor(settings.dir / "logs",
+                            {**info.env(), "BIOGAS_API_TOKEN_SECRET": token_secret})
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -49,7 +55,7 @@ def demo(
         for service in demo_services(api_port):
             running = supervisor.start(service)
             _say(f"  {service.name}: pid {running.proc.pid}, log {running.log_file}")
-        _print_where_to_look(info, api_port)
+        _print_where_to_look(info, api_port, owner_token)
         while not stop.wait(0.5):
             dead = supervisor.exited()
             if dead:
@@ -72,7 +78,7 @@ def demo(
     raise typer.Exit(code)
 
 
-def _print_where_to_look(info: StackInfo, api_port: int) -> None:
+def _print_where_to_look(info: StackInfo, api_port: int, token: str) -> None:
     lines = [
         "",
         "biogas demo is running. Ctrl-C stops everything.",
@@ -81,6 +87,7 @@ def _print_where_to_look(info: StackInfo, api_port: int) -> None:
         f"  Kafka bootstrap:   {info.bootstrap_servers}",
         f"  PostgreSQL:        {info.database_url}",
         f"  logs:              {info.state_dir / 'logs'}",
+        f"  API token (owner, every plant, 7 days):\n    {token}",
         "",
     ]
     _say("\n".join(lines))

@@ -12,6 +12,7 @@ from cli.contract_cmd import contract_app
 from cli.demo_cmd import demo
 from cli.projections_cmd import projections_app
 from cli.stack_cmd import stack_app
+from cli.tokens_cmd import tokens_app
 from cli.topics_cmd import topics_app
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(contract_app, name="contract")
 app.add_typer(topics_app, name="topics")
 app.add_typer(projections_app, name="projections")
+app.add_typer(tokens_app, name="tokens")
 app.command("demo")(demo)
 app.command("api")(api)
 
