@@ -11,6 +11,7 @@ from cli.api_cmd import api
 from cli.contract_cmd import contract_app
 from cli.demo_cmd import demo
 from cli.projections_cmd import projections_app
+from cli.sim_cmd import sim_app
 from cli.stack_cmd import stack_app
 from cli.tokens_cmd import tokens_app
 from cli.topics_cmd import topics_app
@@ -27,6 +28,7 @@ app.add_typer(contract_app, name="contract")
 app.add_typer(topics_app, name="topics")
 app.add_typer(projections_app, name="projections")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(sim_app, name="sim")
 app.command("demo")(demo)
 app.command("api")(api)
 

@@ -21,7 +21,7 @@ from typer._click.exceptions import UsageError
 from cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = {"redpanda", "timescaledb", "topics", "migrate", "api"}
+REQUIRED = {"redpanda", "timescaledb", "topics", "migrate", "simulator", "api"}
 
 
 @pytest.fixture(scope="module")
