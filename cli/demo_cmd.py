@@ -22,16 +22,23 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def demo_services(api_port: int) -> list[Service]:
+def demo_services(api_port: int, modbus_port: int, sim_speed: float) -> list[Service]:
     """The product's services in start order."""
     biogas = [sys.executable, "-m", "cli.main"]
     return [
+        Service("simulator", [*biogas, "sim", "run", "--scenario", "demo", "--port",
+                              str(modbus_port), "--speed", str(sim_speed)]),
         Service("api", [*biogas, "api", "--port", str(api_port)]),
     ]
 
 
 def demo(
     api_port: Annotated[int, typer.Option(help="Port of the query API.")] = 8000,
+    modbus_port: Annotated[int, typer.Option(help="Port of the simulated plant's Modbus server.")]
+    = 5020,
+    sim_speed: Annotated[float, typer.Option(
+        help="Simulated seconds per wall second: the plant's process runs this much faster.")]
+    = 60.0,
     keep_stack: Annotated[bool, typer.Option(
         help="Leave the broker and database running after Ctrl-C.")] = False,
 ) -> None:
@@ -52,10 +59,10 @@ def demo(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     code = 0
     try:
-        for service in demo_services(api_port):
+        for service in demo_services(api_port, modbus_port, sim_speed):
             running = supervisor.start(service)
             _say(f"  {service.name}: pid {running.proc.pid}, log {running.log_file}")
-        _print_where_to_look(info, api_port, owner_token)
+        _print_where_to_look(info, api_port, modbus_port, owner_token)
         while not stop.wait(0.5):
             dead = supervisor.exited()
             if dead:
@@ -78,11 +85,12 @@ def demo(
     raise typer.Exit(code)
 
 
-def _print_where_to_look(info: StackInfo, api_port: int, token: str) -> None:
+def _print_where_to_look(info: StackInfo, api_port: int, modbus_port: int, token: str) -> None:
     lines = [
         "",
         "biogas demo is running. Ctrl-C stops everything.",
         f"  API health:        http://127.0.0.1:{api_port}/health",
+        f"  plant simulator:   Modbus TCP 127.0.0.1:{modbus_port} (units 1 PLC, 2 analyser, 3 CHP)",
         f"  API docs:          http://127.0.0.1:{api_port}/docs",
         f"  Kafka bootstrap:   {info.bootstrap_servers}",
         f"  PostgreSQL:        {info.database_url}",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from stack.processes import free_port
+from stack.processes import free_port, port_open
 from tests.integration.conftest import StackEndpoints
 from tests.waiting import eventually
 
@@ -29,17 +29,20 @@ def _health(port: int) -> int | None:
 
 
 def test_demo_runs_services_and_ctrl_c_stops_them(stack: StackEndpoints, tmp_path: Path) -> None:
-    port = free_port()
+    port, modbus_port = free_port(), free_port()
     env = dict(os.environ, BIOGAS_KAFKA_BOOTSTRAP_SERVERS=stack.bootstrap_servers,
                BIOGAS_DATABASE_URL=stack.database_url, BIOGAS_STACK_DIR=str(tmp_path / "stack"))
     log = (tmp_path / "demo.log").open("wb")
-    demo = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--api-port", str(port)],
+    demo = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--api-port", str(port),
+                             "--modbus-port", str(modbus_port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         eventually(lambda: demo.poll() is None and _health(port) == 200, timeout=90,
                    what="the demo's API to answer /health")
         children = psutil.Process(demo.pid).children(recursive=True)
-        assert children, "the demo runs its services as child processes"
+        assert len(children) >= 2, "the demo runs its services as child processes"
+        eventually(lambda: port_open("127.0.0.1", modbus_port), timeout=30,
+                   what="the simulated plant's Modbus server")
         text = (tmp_path / "demo.log").read_text()
         assert f"http://127.0.0.1:{port}/health" in text
         demo.send_signal(signal.SIGINT)
