@@ -31,6 +31,7 @@ class Stream(StrEnum):
     SCANS = "scans"
     DEVICE_STATUS = "device-status"
     HEARTBEATS = "heartbeats"
+    TAG_CATALOGUE = "tag-catalogue"
     FEATURES = "features"
     ANOMALIES = "anomalies"
     ALERTS = "alerts"
@@ -88,6 +89,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
           description="Device link state changes seen by the edge producers."),
     _spec(Stream.HEARTBEATS, {"edge_heartbeat"}, partitions=3, config=_retain_days(7),
           description="Edge producer liveness and journal backlog."),
+    _spec(Stream.TAG_CATALOGUE, {"tags_configured"}, partitions=3, config=_KEEP_FOREVER,
+          description="The tag catalogue of each edge producer: units, ranges, poll intervals."),
     _spec(Stream.FEATURES, {"features_computed"}, partitions=6, config=_retain_days(7),
           description="Rolling features per tag and per plant; recomputable from scans."),
     _spec(Stream.ANOMALIES, {"anomaly_detected"}, partitions=3, config=_KEEP_FOREVER,

@@ -31,6 +31,8 @@ from streams.events import (
     Reading,
     ScanRecorded,
     Severity,
+    TagsConfigured,
+    TagSpec,
 )
 
 PLANT = "plant-a"
@@ -78,6 +80,14 @@ def example_events() -> list[Event]:
         EdgeHeartbeat(
             plant_id=PLANT, edge_boot_id=BOOT_ID, seq=2, sent_at=T0 + timedelta(seconds=10),
             journal_depth=3, journal_oldest_age_s=4.5, journal_bytes=2048, dropped_total=0,
+        ),
+        TagsConfigured(
+            plant_id=PLANT, edge_boot_id=BOOT_ID, seq=3, configured_at=T0,
+            config_sha256=MODEL_SHA256,
+            tags=(TagSpec(tag="digester1.temp_c", device="plc1", poll_group="fast",
+                          poll_interval_s=1.0, unit="°C", min=30.0, max=45.0),
+                  TagSpec(tag="chp.running", device="chp", poll_group="status",
+                          poll_interval_s=5.0)),
         ),
         FeaturesComputed(
             plant_id=PLANT, tag="digester1.temp_c", window_s=300, event_time=T0,

@@ -24,6 +24,8 @@ from streams.events.edge import (
     Quality,
     Reading,
     ScanRecorded,
+    TagsConfigured,
+    TagSpec,
 )
 from streams.events.lab import Analyte, LabResultRecorded
 from streams.events.models import ModelDeployed
@@ -55,6 +57,8 @@ __all__ = [
     "Reading",
     "ScanRecorded",
     "Severity",
+    "TagSpec",
+    "TagsConfigured",
     "event_type_of",
     "schema_version_of",
 ]

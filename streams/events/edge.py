@@ -12,6 +12,7 @@ from streams.events.base import (
     EdgeEvent,
     Name,
     ReadingValue,
+    Sha256,
     Tag,
     Text,
     UtcDatetime,
@@ -104,3 +105,42 @@ class EdgeHeartbeat(EdgeEvent):
     )
     journal_bytes: Annotated[int, Field(ge=0)]
     dropped_total: Annotated[int, Field(ge=0)]
+
+
+class TagSpec(ValueObject):
+    """One configured tag as the edge producer polls it: where it comes from and what it means."""
+
+    tag: Tag
+    device: Name
+    poll_group: Name
+    poll_interval_s: Annotated[float, Field(gt=0, description="How often the tag is polled.")]
+    unit: Annotated[str, Field(max_length=32)] | None = None
+    min: float | None = Field(default=None, description="Lower end of the expected range.")
+    max: float | None = Field(default=None, description="Upper end of the expected range.")
+    description: Annotated[str, Field(max_length=400)] | None = None
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> TagSpec:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"tag {self.tag!r}: min {self.min} is above max {self.max}")
+        return self
+
+
+class TagsConfigured(EdgeEvent):
+    """The tag catalogue an edge producer polls, published when it starts (and on a change):
+    units, expected ranges and poll intervals for everyone downstream."""
+
+    event_type: Literal["tags_configured"] = "tags_configured"
+    schema_version: Literal[1] = 1
+    configured_at: UtcDatetime
+    config_sha256: Sha256 = Field(description="SHA-256 of the plant configuration file.")
+    tags: Annotated[tuple[TagSpec, ...], Field(min_length=1)]
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_unique(cls, tags: tuple[TagSpec, ...]) -> tuple[TagSpec, ...]:
+        counts = Counter(t.tag for t in tags)
+        duplicates = sorted(tag for tag, n in counts.items() if n > 1)
+        if duplicates:
+            raise ValueError(f"tag names must be unique in a catalogue; repeated: {duplicates}")
+        return tags

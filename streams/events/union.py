@@ -16,7 +16,12 @@ from streams.events.alerts import (
 from streams.events.analytics import AnomalyDetected, FeaturesComputed
 from streams.events.base import EventBase
 from streams.events.deadletter import MessageDeadLettered
-from streams.events.edge import DeviceStatusChanged, EdgeHeartbeat, ScanRecorded
+from streams.events.edge import (
+    DeviceStatusChanged,
+    EdgeHeartbeat,
+    ScanRecorded,
+    TagsConfigured,
+)
 from streams.events.lab import LabResultRecorded
 from streams.events.models import ModelDeployed
 
@@ -25,6 +30,7 @@ Event = Annotated[
     ScanRecorded
     | DeviceStatusChanged
     | EdgeHeartbeat
+    | TagsConfigured
     | FeaturesComputed
     | AnomalyDetected
     | AlertOpened

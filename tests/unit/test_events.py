@@ -59,7 +59,7 @@ def test_event_type_is_snake_case_and_version_is_one(event_type: str) -> None:
 
 def test_edge_events_share_the_edge_envelope() -> None:
     edge = {t for t, m in EVENT_TYPES.items() if issubclass(m, EdgeEvent)}
-    assert edge == {"scan_recorded", "device_status_changed", "edge_heartbeat"}
+    assert edge == {"scan_recorded", "device_status_changed", "edge_heartbeat", "tags_configured"}
     for name in ("plant_id", "edge_boot_id", "seq"):
         for event_type in edge:
             assert EVENT_TYPES[event_type].model_fields[name].is_required()

@@ -18,7 +18,7 @@ def test_every_stream_has_one_topic_named_plant_stream_v1() -> None:
     topics = Topics()
     assert [spec.stream for spec in topics] == list(Stream)
     assert topics.names() == tuple(f"plant.{s.value}.v1" for s in Stream)
-    assert len(topics) == 10
+    assert len(topics) == 11
 
 
 def test_every_event_type_goes_to_exactly_one_topic() -> None:
