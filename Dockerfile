@@ -11,6 +11,7 @@ COPY api ./api
 COPY stack ./stack
 COPY simulator ./simulator
 COPY cli ./cli
+COPY configs ./configs
 RUN pip install --no-cache-dir . \
  && useradd --system --uid 10001 biogas
 USER biogas

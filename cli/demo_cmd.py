@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,17 +18,23 @@ from stack.settings import StackSettings
 from stack.supervisor import Service, Supervisor
 from streams.errors import BiogasError
 
+DEMO_PLANT = Path(__file__).resolve().parent.parent / "configs" / "demo-plant.toml"
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def demo_services(api_port: int, modbus_port: int, sim_speed: float) -> list[Service]:
+def demo_services(state_dir: Path, api_port: int, modbus_port: int, sim_speed: float,
+                  edge_metrics_port: int) -> list[Service]:
     """The product's services in start order."""
     biogas = [sys.executable, "-m", "cli.main"]
     return [
         Service("simulator", [*biogas, "sim", "run", "--scenario", "demo", "--port",
                               str(modbus_port), "--speed", str(sim_speed)]),
+        Service("edge", [*biogas, "edge", "run", "--config", str(DEMO_PLANT),
+                         "--modbus-port", str(modbus_port),
+                         "--journal", str(state_dir / "edge" / "journal.sqlite"),
+                         "--metrics-port", str(edge_metrics_port)]),
         Service("api", [*biogas, "api", "--port", str(api_port)]),
     ]
 
@@ -39,6 +46,8 @@ def demo(
     sim_speed: Annotated[float, typer.Option(
         help="Simulated seconds per wall second: the plant's process runs this much faster.")]
     = 60.0,
+    edge_metrics_port: Annotated[int, typer.Option(
+        help="Port of the edge producer's /health and /metrics.")] = 9108,
     keep_stack: Annotated[bool, typer.Option(
         help="Leave the broker and database running after Ctrl-C.")] = False,
 ) -> None:
@@ -59,10 +68,11 @@ def demo(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     code = 0
     try:
-        for service in demo_services(api_port, modbus_port, sim_speed):
+        for service in demo_services(settings.dir, api_port, modbus_port, sim_speed,
+                                     edge_metrics_port):
             running = supervisor.start(service)
             _say(f"  {service.name}: pid {running.proc.pid}, log {running.log_file}")
-        _print_where_to_look(info, api_port, modbus_port, owner_token)
+        _print_where_to_look(info, api_port, modbus_port, edge_metrics_port, owner_token)
         while not stop.wait(0.5):
             dead = supervisor.exited()
             if dead:
@@ -85,12 +95,14 @@ def demo(
     raise typer.Exit(code)
 
 
-def _print_where_to_look(info: StackInfo, api_port: int, modbus_port: int, token: str) -> None:
+def _print_where_to_look(info: StackInfo, api_port: int, modbus_port: int, edge_port: int,
+                         token: str) -> None:
     lines = [
         "",
         "biogas demo is running. Ctrl-C stops everything.",
         f"  API health:        http://127.0.0.1:{api_port}/health",
         f"  plant simulator:   Modbus TCP 127.0.0.1:{modbus_port} (units 1 PLC, 2 analyser, 3 CHP)",
+        f"  edge producer:     http://127.0.0.1:{edge_port}/health and /metrics",
         f"  API docs:          http://127.0.0.1:{api_port}/docs",
         f"  Kafka bootstrap:   {info.bootstrap_servers}",
         f"  PostgreSQL:        {info.database_url}",

@@ -10,6 +10,7 @@ import typer
 from cli.api_cmd import api
 from cli.contract_cmd import contract_app
 from cli.demo_cmd import demo
+from cli.edge_cmd import edge_app
 from cli.projections_cmd import projections_app
 from cli.sim_cmd import sim_app
 from cli.stack_cmd import stack_app
@@ -29,6 +30,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(projections_app, name="projections")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(sim_app, name="sim")
+app.add_typer(edge_app, name="edge")
 app.command("demo")(demo)
 app.command("api")(api)
 

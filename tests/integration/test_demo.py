@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import psutil
 
 from stack.processes import free_port, port_open
+from streams.settings import DatabaseSettings
 from tests.integration.conftest import StackEndpoints
 from tests.waiting import eventually
 
@@ -28,13 +30,27 @@ def _health(port: int) -> int | None:
         return None
 
 
-def test_demo_runs_services_and_ctrl_c_stops_them(stack: StackEndpoints, tmp_path: Path) -> None:
-    port, modbus_port = free_port(), free_port()
+def _edge_forwarded(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+            report = json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    return bool(report.get("forwarded", 0) > 0 and report.get("status") == "ok")
+
+
+def test_demo_runs_services_and_ctrl_c_stops_them(stack: StackEndpoints,
+                                                  database: DatabaseSettings,
+                                                  tmp_path: Path) -> None:
+    port, modbus_port, edge_port = free_port(), free_port(), free_port()
     env = dict(os.environ, BIOGAS_KAFKA_BOOTSTRAP_SERVERS=stack.bootstrap_servers,
-               BIOGAS_DATABASE_URL=stack.database_url, BIOGAS_STACK_DIR=str(tmp_path / "stack"))
+               BIOGAS_DATABASE_URL=stack.database_url,
+               BIOGAS_DATABASE_SCHEMA_NAME=database.schema_name,
+               BIOGAS_STACK_DIR=str(tmp_path / "stack"))
     log = (tmp_path / "demo.log").open("wb")
     demo = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--api-port", str(port),
-                             "--modbus-port", str(modbus_port)],
+                             "--modbus-port", str(modbus_port),
+                             "--edge-metrics-port", str(edge_port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         eventually(lambda: demo.poll() is None and _health(port) == 200, timeout=90,
@@ -43,6 +59,8 @@ def test_demo_runs_services_and_ctrl_c_stops_them(stack: StackEndpoints, tmp_pat
         assert len(children) >= 2, "the demo runs its services as child processes"
         eventually(lambda: port_open("127.0.0.1", modbus_port), timeout=30,
                    what="the simulated plant's Modbus server")
+        eventually(lambda: _edge_forwarded(edge_port), timeout=60,
+                   what="the edge producer to read the plant and forward scans")
         text = (tmp_path / "demo.log").read_text()
         assert f"http://127.0.0.1:{port}/health" in text
         demo.send_signal(signal.SIGINT)
