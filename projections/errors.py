@@ -13,5 +13,9 @@ class DatabaseUnavailableError(ProjectionError):
     """The database cannot be reached right now (transient: retry with backoff)."""
 
 
+class LockTimeoutError(DatabaseUnavailableError):
+    """A lock could not be taken within the statement's lock timeout (transient)."""
+
+
 class MigrationError(ProjectionError):
     """A migration failed or the applied history does not match the files."""
