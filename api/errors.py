@@ -10,10 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from projections.errors import DatabaseUnavailableError
+from projections.errors import DatabaseUnavailableError, ProjectionError
 from streams.errors import BiogasError
+from streams.logsetup import get_logger
 
 PROBLEM_JSON = "application/problem+json"
+log = get_logger("api.errors")
 
 
 class Problem(BaseModel):
@@ -71,6 +73,29 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseUnavailableError)
     async def _db_down(request: Request, exc: DatabaseUnavailableError) -> JSONResponse:
+        log.warning("database_unavailable", path=request.url.path, error=str(exc)[:300])
         return problem_response(request, 503, "Database unavailable",
                                 "the projection database cannot be reached; retry later",
                                 headers={"Retry-After": "5"})
+
+    @app.exception_handler(ProjectionError)
+    async def _db_error(request: Request, exc: ProjectionError) -> JSONResponse:
+        log.error("database_error", path=request.url.path, error=str(exc)[:500])
+        return problem_response(request, 500, "Internal error",
+                                "the query failed on the server; this is a bug, not your request")
+
+
+_DESCRIPTIONS = {400: "Bad request", 401: "No or invalid bearer token",
+                 403: "The token's role or plants do not allow this",
+                 404: "No such resource", 409: "The resource is not in a state that allows this",
+                 413: "Upload too large", 422: "Invalid parameters or body",
+                 503: "The database or the log is unavailable; retry later"}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for problem-details answers with these status codes
+    (401, 403, 422 and 503 are always included)."""
+    wanted = sorted({401, 403, 422, 503, *codes})
+    return {code: {"model": Problem, "description": _DESCRIPTIONS.get(code, "Error"),
+                   "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for code in wanted}

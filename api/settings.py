@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,6 +22,19 @@ class ApiSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    topic_prefix: str = Field(default="", description="Name prefix of every topic (commands "
+                              "are published to, and the live stream tails, prefixed topics).")
+    pool_min_size: int = Field(default=1, ge=0, description="Database connections kept open.")
+    pool_max_size: int = Field(default=10, ge=1, description="Most database connections.")
+    pool_timeout_s: float = Field(default=5.0, gt=0,
+                                  description="Wait for a free connection before a 503.")
+    statement_timeout_ms: int = Field(default=15_000, ge=100,
+                                      description="A query running longer is cancelled (503).")
+    plant_profiles: Path | None = Field(
+        default=None, description="TOML file of plant profiles for the KPIs (constants and "
+        "tag mapping); without it every plant uses the simulator's default plant.")
+    sse_keepalive_s: float = Field(default=15.0, gt=0,
+                                   description="Comment line sent on an idle live stream.")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     log: LogSettings = Field(default_factory=LogSettings)

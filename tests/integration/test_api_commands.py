@@ -1,0 +1,123 @@
+"""Commands through the API become events on the real broker, carry the actor, and show up
+through the projections once the real projector has consumed them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from api.tokens import Role
+from projections.projector import Projector
+from projections.settings import ProjectorSettings
+from streams.settings import DatabaseSettings
+from streams.topics import Topics
+from tests.integration.api_harness import (
+    bearer,
+    client_for,
+    fill,
+    plant_events,
+    recent_start,
+    settings_for,
+)
+from tests.integration.conftest import StackEndpoints
+from tests.waiting import eventually_async
+
+pytestmark = pytest.mark.integration
+TECH_A = bearer(Role.TECHNICIAN, "plant-a", sub="tech.mueller")
+OPERATOR_A = bearer(Role.OPERATOR, "plant-a", sub="op.weber")
+
+
+@pytest.fixture
+async def projector(stack: StackEndpoints, database: DatabaseSettings, topics: Topics,
+                    group_id: str) -> AsyncIterator[Projector]:
+    stop = asyncio.Event()
+    worker = Projector(ProjectorSettings(kafka=stack.kafka, database=database,
+                                         topic_prefix=topics.prefix, group_id=group_id,
+                                         batch_wait_ms=50), stop)
+    task = asyncio.create_task(worker.run(), name="projector")
+    yield worker
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+
+CSV_OK = ("sample_id,analyte,value,unit,sampled_at,digester\n"
+          "S-1,ts,32.5,%,2026-03-01T08:00:00+00:00,\n"
+          "S-1,ots,95,%,2026-03-01T08:00:00+00:00,\n"
+          "S-2,vfa,1.8,g/L,2026-03-01T09:00:00Z,dig1\n")
+CSV_BAD = ("sample_id,analyte,value,unit,sampled_at\n"
+           "S-3,ts,31,%,2026-03-01T08:00:00Z\n"
+           "S-3,sugar,1,%,2026-03-01T08:00:00Z\n"
+           "S-4,ts,abc,%,yesterday\n")
+
+
+async def test_commands_are_events_visible_through_the_projections(
+        stack: StackEndpoints, database: DatabaseSettings, topics: Topics,
+        projector: Projector) -> None:
+    a, events_a = plant_events("plant-a", recent_start(5), 5)
+    b, events_b = plant_events("plant-b", recent_start(5), 5)
+    fill(database, events_a + events_b)
+    settings = settings_for(database, stack.kafka, topics)
+    async with client_for(settings) as api:
+        with capture_logs() as logs:
+            r = await api.post(f"/alerts/{a.alert_id}/acknowledge", headers=OPERATOR_A,
+                               json={"comment": "on my way"})
+        assert r.status_code == 202, r.text
+        assert r.json()["actor"] == "op.weber"
+        audit = [e for e in logs if e["event"] == "audit"]
+        assert audit and audit[0]["actor"] == "op.weber"
+        assert audit[0]["command"] == "alert_acknowledge"
+
+        async def alert() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await api.get(f"/alerts/{a.alert_id}",
+                                                  headers=OPERATOR_A)).json()
+            return body if body["state"] == "acknowledged" else None
+
+        acked = await eventually_async(alert, timeout=30, what="the acknowledgement")
+        assert acked["acknowledged_by"] == "op.weber"
+        r = await api.post(f"/alerts/{a.alert_id}/acknowledge", headers=OPERATOR_A, json={})
+        assert r.status_code == 409, r.text
+        r = await api.post(f"/alerts/{a.alert_id}/comments", headers=TECH_A,
+                           json={"comment": "analyser purged"})
+        assert r.status_code == 202, r.text
+        r = await api.post(f"/alerts/{b.alert_id}/comments", headers=TECH_A,
+                           json={"comment": "not my plant"})
+        assert r.status_code == 404, r.text
+
+        r = await api.post("/plants/plant-a/lab-results", headers=TECH_A, json={
+            "sample_id": "S-0", "analyte": "fos_tac", "value": 0.31, "unit": "-",
+            "sampled_at": "2026-03-01T07:00:00Z"})
+        assert r.status_code == 202, r.text
+        r = await api.post("/plants/plant-a/lab-results/csv", headers=TECH_A,
+                           files={"file": ("lab.csv", CSV_OK.encode(), "text/csv")})
+        assert r.status_code == 202, r.text
+        assert len(r.json()["event_ids"]) == 3
+        r = await api.post("/plants/plant-a/lab-results/csv", headers=TECH_A,
+                           files={"file": ("bad.csv", CSV_BAD.encode(), "text/csv")})
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"]
+        assert "line 3: analyte" in detail and "line 4: value" in detail, detail
+
+        async def lab() -> list[dict[str, Any]] | None:
+            rows: list[dict[str, Any]] = (await api.get(
+                "/plants/plant-a/lab-results", headers=TECH_A,
+                params={"start": "2026-01-01T00:00:00Z", "end": "2026-04-01T00:00:00Z"})).json()
+            return rows if len(rows) == 4 else None
+
+        rows = await eventually_async(lab, timeout=30, what="the lab results")
+        assert {r["recorded_by"] for r in rows} == {"tech.mueller"}
+        assert sorted((r["sample_id"], r["analyte"]) for r in rows) == [
+            ("S-0", "fos_tac"), ("S-1", "ots"), ("S-1", "ts"), ("S-2", "vfa")]
+
+        async def commented() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await api.get(f"/alerts/{a.alert_id}",
+                                                  headers=OPERATOR_A)).json()
+            return body if body["comment_count"] == 1 else None
+
+        detail_body = await eventually_async(commented, timeout=30, what="the comment")
+        actors = {(h["event_type"], h["actor"]) for h in detail_body["history"]}
+        assert ("alert_acknowledged", "op.weber") in actors
+        assert ("alert_commented", "tech.mueller") in actors
