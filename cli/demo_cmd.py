@@ -19,6 +19,7 @@ from stack.supervisor import Service, Supervisor
 from streams.errors import BiogasError
 
 DEMO_PLANT = Path(__file__).resolve().parent.parent / "configs" / "demo-plant.toml"
+DEMO_PLANT_ID = "demo-plant"
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -35,6 +36,8 @@ def demo_services(state_dir: Path, api_port: int, modbus_port: int, sim_speed: f
                          "--modbus-port", str(modbus_port),
                          "--journal", str(state_dir / "edge" / "journal.sqlite"),
                          "--metrics-port", str(edge_metrics_port)]),
+        Service("projector", [*biogas, "projections", "run"],
+                {"BIOGAS_PROJECTOR_INSTANCE_ID": "demo-projector"}),
         Service("api", [*biogas, "api", "--port", str(api_port)]),
     ]
 
@@ -100,6 +103,7 @@ def _print_where_to_look(info: StackInfo, api_port: int, modbus_port: int, edge_
     lines = [
         "",
         "biogas demo is running. Ctrl-C stops everything.",
+        f"  plant overview:    http://127.0.0.1:{api_port}/overview/{DEMO_PLANT_ID}#token={token}",
         f"  API health:        http://127.0.0.1:{api_port}/health",
         f"  plant simulator:   Modbus TCP 127.0.0.1:{modbus_port} (units 1 PLC, 2 analyser, 3 CHP)",
         f"  edge producer:     http://127.0.0.1:{edge_port}/health and /metrics",

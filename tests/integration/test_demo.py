@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +29,16 @@ def _health(port: int) -> int | None:
             return status
     except (urllib.error.URLError, OSError):
         return None
+
+
+def _latest(port: int, token: str) -> int:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/plants/demo-plant/latest",
+                                     headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as resp:
+            return len(json.loads(resp.read()))
+    except (urllib.error.URLError, OSError, ValueError):
+        return 0
 
 
 def _edge_forwarded(port: int) -> bool:
@@ -63,6 +74,11 @@ def test_demo_runs_services_and_ctrl_c_stops_them(stack: StackEndpoints,
                    what="the edge producer to read the plant and forward scans")
         text = (tmp_path / "demo.log").read_text()
         assert f"http://127.0.0.1:{port}/health" in text
+        match = re.search(r"/overview/demo-plant#token=(\S+)", text)
+        assert match, text[-2000:]
+        token = match.group(1)
+        eventually(lambda: _latest(port, token) > 10, timeout=60,
+                   what="the projector to materialise the plant's readings for the API")
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0, (tmp_path / "demo.log").read_text()[-2000:]
         eventually(lambda: not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE

@@ -21,7 +21,8 @@ from typer._click.exceptions import UsageError
 from cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = {"redpanda", "timescaledb", "topics", "migrate", "simulator", "api"}
+REQUIRED = {"redpanda", "timescaledb", "topics", "migrate", "simulator", "projector", "api",
+            "grafana"}
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +86,12 @@ def test_dependencies_name_existing_services(compose: dict[str, Any]) -> None:
     for name, svc in compose["services"].items():
         for dep in svc.get("depends_on", {}):
             assert dep in services, f"{name} depends on unknown service {dep}"
+
+
+def test_grafana_mounts_exist_in_the_repo(compose: dict[str, Any]) -> None:
+    for volume in compose["services"]["grafana"]["volumes"]:
+        source = volume.split(":", 1)[0]
+        assert (ROOT / source).is_dir(), f"grafana mounts missing {source}"
 
 
 def test_dockerfile_copies_every_package() -> None:
