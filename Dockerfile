@@ -13,7 +13,8 @@ COPY simulator ./simulator
 COPY cli ./cli
 COPY configs ./configs
 RUN pip install --no-cache-dir . \
- && useradd --system --uid 10001 biogas
+ && useradd --system --uid 10001 biogas \
+ && mkdir -p /var/lib/biogas/edge && chown biogas /var/lib/biogas/edge
 USER biogas
 ENTRYPOINT ["biogas"]
 CMD ["--help"]
