@@ -14,7 +14,8 @@ COPY cli ./cli
 COPY configs ./configs
 RUN pip install --no-cache-dir . \
  && useradd --system --uid 10001 biogas \
- && mkdir -p /var/lib/biogas/edge && chown biogas /var/lib/biogas/edge
+ && mkdir -p /var/lib/biogas/edge /var/lib/biogas/agents \
+ && chown biogas /var/lib/biogas/edge /var/lib/biogas/agents
 USER biogas
 ENTRYPOINT ["biogas"]
 CMD ["--help"]

@@ -1,0 +1,1 @@
+"""Stream agents: rolling features, detectors, voting, alerts, model loading, dead letters."""

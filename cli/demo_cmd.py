@@ -36,6 +36,8 @@ def demo_services(state_dir: Path, api_port: int, modbus_port: int, sim_speed: f
                          "--modbus-port", str(modbus_port),
                          "--journal", str(state_dir / "edge" / "journal.sqlite"),
                          "--metrics-port", str(edge_metrics_port)]),
+        Service("agents", [*biogas, "agents", "worker"],
+                {"BIOGAS_AGENTS_DATA_DIR": str(state_dir / "agents")}),
         Service("projector", [*biogas, "projections", "run"],
                 {"BIOGAS_PROJECTOR_INSTANCE_ID": "demo-projector"}),
         Service("api", [*biogas, "api", "--port", str(api_port)]),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from cli.agents_cmd import agents_app
 from cli.api_cmd import api
 from cli.contract_cmd import contract_app
 from cli.demo_cmd import demo
@@ -31,6 +32,7 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(sim_app, name="sim")
 app.add_typer(edge_app, name="edge")
+app.add_typer(agents_app, name="agents")
 app.command("demo")(demo)
 app.command("api")(api)
 

@@ -21,8 +21,8 @@ from typer._click.exceptions import UsageError
 from cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = {"redpanda", "timescaledb", "topics", "migrate", "simulator", "edge", "projector",
-            "api", "grafana"}
+REQUIRED = {"redpanda", "timescaledb", "topics", "migrate", "simulator", "edge", "agents",
+            "projector", "api", "grafana"}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Alert episodes: hysteresis, flap suppression, lifecycle events."""

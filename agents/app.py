@@ -1,0 +1,166 @@
+"""The Faust app of the stream agents, built by :func:`create_app` (nothing at import time).
+
+Agents (consumer group = the app id):
+
+* ``detect``: ``plant.scans.v1`` in batches -> ``plant.features.v1``, ``plant.anomalies.v1``;
+  undecodable messages -> ``plant.deadletter.v1``.
+* ``lab``: ``plant.lab-results.v1`` -> FOS/TAC trend in the plant features.
+* ``alerts``: ``plant.anomalies.v1`` and ``plant.alert-commands.v1`` -> ``plant.alerts.v1``;
+  a timer clears quiet alerts.
+* a task follows ``plant.model-deployments.v1`` from the beginning and hot-swaps models.
+
+State lives in two Faust tables kept in memory and recovered from their changelog topics
+(``<app id>-stream-state-changelog``, ``<app id>-alert-state-changelog``) when the worker starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import Any, cast
+
+import faust
+from faust.streams import Stream
+from faust.tables.manager import TableManager
+from faust.types import EventT, StreamT, TableT
+
+from agents.alert_worker import AlertWorker
+from agents.deadletter import Position
+from agents.deployments import DeploymentFollower
+from agents.detect_worker import DetectWorker, Message
+from agents.detectors.rules import load_rules
+from agents.models.signing import TrustedKeys
+from agents.pipeline import ModelSlot, ScanProcessor
+from agents.settings import AgentsSettings
+from agents.stream_state import DetectionConfig
+from streams.codec import encode
+from streams.events import MessageDeadLettered
+from streams.logsetup import get_logger
+from streams.topics import Topics
+
+log = get_logger("agents.app")
+
+
+class TableStore:
+    """A Faust table of bytes by string key; writes go to the changelog partition given."""
+
+    def __init__(self, table: TableT[bytes, bytes]) -> None:
+        self.table = table
+
+    def load(self, key: str) -> bytes | None:
+        value = self.table.data.get(key.encode())
+        return None if value is None else bytes(value)
+
+    def save(self, key: str, partition: int, data: bytes) -> None:
+        raw_key = key.encode()
+        self.table.data[raw_key] = data
+        self.table.send_changelog(partition, raw_key, data, key_serializer="raw",
+                                  value_serializer="raw")
+
+    def keys(self) -> Iterable[str]:
+        return [bytes(k).decode() for k in list(self.table.data.keys())]
+
+
+def _message(event: EventT[Any]) -> Message:
+    msg = event.message
+    return Message(Position(msg.topic, msg.partition, msg.offset),
+                   None if msg.key is None else bytes(msg.key),
+                   None if msg.value is None else bytes(msg.value))
+
+
+def detection_config(settings: AgentsSettings) -> DetectionConfig:
+    return DetectionConfig(warmup=settings.warmup_samples, min_votes=settings.min_votes,
+                           quantile=settings.threshold_quantile, margin=settings.threshold_margin,
+                           hst_trees=settings.hst_trees, hst_height=settings.hst_height,
+                           hst_window=settings.hst_window)
+
+
+def create_app(settings: AgentsSettings) -> faust.App:
+    """The worker's Faust app with its agents, tables, timer and deployment follower."""
+    topics = Topics(prefix=settings.topic_prefix)
+    servers = settings.kafka.bootstrap_servers.split(",")
+    app = faust.App(
+        settings.app_id, broker=[f"kafka://{s}" for s in servers], store="memory://",
+        topic_replication_factor=1, web_enabled=False, producer_acks=-1,
+        consumer_auto_offset_reset="earliest", datadir=str(settings.data_dir),
+        table_standby_replicas=0, broker_commit_interval=1.0,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3))
+    faust_topics = {spec.name: app.topic(spec.name, partitions=spec.partitions,
+                                         key_serializer="raw", value_serializer="raw")
+                    for spec in topics}
+
+    async def publish(topic: str, key: bytes, value: bytes) -> Awaitable[object]:
+        fut: Awaitable[object] = await faust_topics[topic].send(key=key, value=value)
+        return fut
+
+    async def reject(letter: MessageDeadLettered) -> object:
+        return await publish(topics.name("deadletter"), topics.key_for(letter), encode(letter))
+
+    # bytes keys and values make Faust use the raw codec for the changelog and its recovery.
+    state_table: TableT[bytes, bytes] = app.Table(
+        "stream-state", partitions=topics["scans"].partitions, key_type=bytes,
+        value_type=bytes)
+    alert_table: TableT[bytes, bytes] = app.Table(
+        "alert-state", partitions=topics["anomalies"].partitions, key_type=bytes,
+        value_type=bytes)
+    slot = ModelSlot()
+    processor = ScanProcessor(detection_config(settings), load_rules(settings.rules_file),
+                              features_every_s=settings.features_every_s,
+                              late_after_s=settings.late_after_s, model=slot)
+    detect_worker = DetectWorker(processor, topics, publish, TableStore(state_table))
+    alert_worker = AlertWorker(topics, publish, TableStore(alert_table),
+                               clear_after_s=settings.alert_clear_after_s,
+                               holdoff_s=settings.alert_holdoff_s)
+    deployments = topics["model-deployments"]
+    follower = DeploymentFollower(settings.kafka, deployments.name, deployments.partitions,
+                                  TrustedKeys.from_directory(settings.trusted_keys_dir), slot,
+                                  reject)
+
+    @app.agent(faust_topics[topics.name("scans")], name="detect")
+    async def detect(stream: StreamT[bytes]) -> AsyncIterator[None]:
+        batches = cast(Stream[bytes], stream).take_events(settings.batch_max,
+                                                          within=settings.batch_within_s)
+        async for events in batches:
+            if not follower.ready.is_set():  # score with the deployed models from the start
+                await follower.ready.wait()
+            await detect_worker.handle([_message(e) for e in events])
+            # Let the stream's buffering task run before the batch is released: a batch handled
+            # without any suspension (all scans replayed and skipped) can otherwise stall it.
+            await asyncio.sleep(0)
+            yield None
+
+    @app.agent(faust_topics[topics.name("lab-results")], name="lab")
+    async def lab(stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            await detect_worker.handle([_message(event)])
+            yield None
+
+    alert_sources = app.topic(topics.name("anomalies"), topics.name("alert-commands"),
+                              key_serializer="raw", value_serializer="raw")
+
+    @app.agent(alert_sources, name="alerts")
+    async def alerts(stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            await alert_worker.handle(_message(event))
+            yield None
+
+    recovery = cast(TableManager, app.tables).recovery
+
+    @app.timer(settings.alert_check_interval_s)  # type: ignore[untyped-decorator]
+    async def clear_quiet_alerts() -> None:
+        if recovery.completed.is_set() and not app.rebalancing:
+            await alert_worker.tick()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def follow_deployments() -> None:
+        await follower.run()
+
+    @app.on_partitions_revoked.connect
+    async def forget_cached_state(sender: Any, /, *args: Any, signal: Any,
+                                  **kwargs: Any) -> None:
+        detect_worker.forget()
+        alert_worker.forget()
+
+    del detect, lab, alerts, clear_quiet_alerts, follow_deployments, forget_cached_state
+    return app

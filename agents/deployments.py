@@ -1,0 +1,113 @@
+"""Follow the model-deployments topic and hot-swap verified models.
+
+The topic is compacted and read from the beginning on every start with a plain aiokafka
+consumer outside any consumer group, so a restarted worker loads the deployed models again
+before it scores (``ready`` is set once the consumer reached the end offsets seen at start).
+A deployment that fails verification is logged, published as a dead letter with the reason,
+and the model in use stays. aiokafka errors are translated here and retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from agents.deadletter import Position, dead_letter
+from agents.errors import AgentsError, ModelRejectedError
+from agents.models.registry import load_deployment
+from agents.models.signing import TrustedKeys
+from agents.pipeline import ModelSlot
+from streams.codec import decode
+from streams.errors import ContractError
+from streams.events import MessageDeadLettered, ModelDeployed
+from streams.logsetup import get_logger
+from streams.settings import KafkaSettings
+
+log = get_logger("agents.deployments")
+BY = "agents.deployments"
+MAX_BACKOFF_S = 10.0
+
+
+class DeploymentsUnavailableError(AgentsError):
+    """The deployments topic cannot be read from the broker."""
+
+
+class DeploymentFollower:
+    """Reads every deployment and applies it to a :class:`ModelSlot`."""
+
+    def __init__(self, kafka: KafkaSettings, topic: str, partitions: int, keys: TrustedKeys,
+                 slot: ModelSlot,
+                 reject: Callable[[MessageDeadLettered], Awaitable[object]]) -> None:
+        self.kafka, self.topic, self.partitions = kafka, topic, partitions
+        self.keys, self.slot, self.reject = keys, slot, reject
+        self.ready = asyncio.Event()
+        self.applied: list[tuple[str, str, str | None]] = []
+        self.rejected: list[str] = []
+
+    async def run(self) -> None:
+        """Follow the topic until cancelled, reconnecting with backoff."""
+        backoff = 0.5
+        while True:
+            try:
+                await self._follow()
+            except DeploymentsUnavailableError as exc:
+                log.warning("deployments_unavailable", error=str(exc), retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    async def _follow(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers,
+                                    client_id=f"{self.kafka.client_id}-deployments",
+                                    group_id=None, enable_auto_commit=False)
+        tps = [TopicPartition(self.topic, p) for p in range(self.partitions)]
+        try:
+            await consumer.start()
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            end = await consumer.end_offsets(tps)
+            # The last offset before the end seen at start: compaction keeps a partition's
+            # last record, so reaching it means every deployment up to the start is applied.
+            pending = {tp.partition: end[tp] - 1 for tp in tps if end[tp] > 0}
+            while True:
+                if not self.ready.is_set() and not pending:
+                    self.ready.set()
+                    log.info("deployments_loaded", models=len(self.slot.detectors))
+                batches = await consumer.getmany(timeout_ms=500)
+                for tp, records in batches.items():
+                    for record in records:
+                        await self.apply(Position(tp.topic, tp.partition, record.offset),
+                                         record.key, record.value)
+                        if pending.get(tp.partition, -1) <= record.offset:
+                            pending.pop(tp.partition, None)
+        except KafkaError as exc:
+            raise DeploymentsUnavailableError(f"{self.topic}: {exc!r}") from exc
+        finally:
+            await consumer.stop()
+
+    async def apply(self, position: Position, key: bytes | None, value: bytes | None) -> None:
+        """Verify and install one deployment, or reject it (logged and dead-lettered)."""
+        if value is None:
+            return  # a tombstone: compaction removed a deployment
+        try:
+            event = decode(value)
+            if not isinstance(event, ModelDeployed):
+                raise ContractError(f"a {event.event_type} event does not belong on "
+                                    f"{self.topic}")
+            detector = load_deployment(event, self.keys)
+        except (ContractError, ModelRejectedError) as exc:
+            self.rejected.append(str(exc))
+            log.error("model_rejected", topic=position.topic, offset=position.offset,
+                      reason=str(exc), error_type=type(exc).__name__)
+            await self.reject(dead_letter(position, key, value, reason=f"model rejected: {exc}",
+                                          error_type=type(exc).__name__, by=BY,
+                                          key_is_plant=False))
+            return
+        previous = self.slot.install(event.plant_id, detector)
+        self.applied.append((event.model_id, event.version, event.plant_id))
+        log.info("model_swapped", model_id=event.model_id, version=event.version,
+                 plant_id=event.plant_id, sha256=event.sha256,
+                 replaced=None if previous is None or previous.ref is None
+                 else previous.ref.version)

@@ -1,0 +1,131 @@
+"""The detector agent's batch handling, independent of the consumer that feeds it.
+
+For each batch: decode every message (undecodable ones become dead letters), run the scan
+through :class:`agents.pipeline.ScanProcessor`, publish features and anomalies and wait until
+the broker has them, then write one state snapshot per stream touched. Only then is the batch
+acknowledged (by the caller), so a crash at any point replays scans that are either not yet in
+the snapshot (and are applied again) or already in it (and are skipped by their ``seq``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from agents.deadletter import Position, dead_letter
+from agents.errors import AgentsError, StateError
+from agents.pipeline import ScanProcessor, stream_key
+from streams.codec import decode, encode
+from streams.errors import ContractError
+from streams.events import EventBase, LabResultRecorded, ScanRecorded
+from streams.logsetup import get_logger
+from streams.topics import Topics
+
+log = get_logger("agents.detect")
+BY = "agents.detect"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One consumed message."""
+
+    position: Position
+    key: bytes | None
+    value: bytes | None
+
+
+class Publish(Protocol):
+    """Enqueue a message; returns an awaitable that resolves once the broker has it."""
+
+    async def __call__(self, topic: str, key: bytes, value: bytes) -> Awaitable[object]: ...
+
+
+class StateStore(Protocol):
+    """Where stream snapshots live (a Faust table's changelog in the worker)."""
+
+    def load(self, key: str) -> bytes | None: ...
+
+    def save(self, key: str, partition: int, data: bytes) -> None: ...
+
+
+class DetectWorker:
+    """Handles batches of scans (and lab results) for one process."""
+
+    def __init__(self, processor: ScanProcessor, topics: Topics, publish: Publish,
+                 store: StateStore, *, flush: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.processor = processor
+        self.topics = topics
+        self.publish = publish
+        self.store = store
+        self.flush = flush
+        self.counts = {"scans": 0, "skipped": 0, "features": 0, "anomalies": 0,
+                       "dead_letters": 0}
+
+    def forget(self) -> None:
+        """Drop cached states (after a rebalance); they reload from the store when used."""
+        self.processor.states.clear()
+
+    async def _send(self, event: EventBase, pending: list[Awaitable[object]]) -> None:
+        spec = self.topics.topic_for(event)
+        pending.append(await self.publish(spec.name, self.topics.key_for(event), encode(event)))
+
+    async def handle(self, batch: Sequence[Message]) -> None:
+        pending: list[Awaitable[object]] = []
+        touched: dict[str, int] = {}
+        for msg in batch:
+            try:
+                if msg.value is None:
+                    raise ContractError("message has no value (tombstone)")
+                event = decode(msg.value)
+                if isinstance(event, LabResultRecorded):
+                    self.processor.lab_result(event)
+                    continue
+                if not isinstance(event, ScanRecorded):
+                    raise ContractError(f"a {event.event_type} event does not belong on "
+                                        f"{msg.position.topic}")
+            except ContractError as exc:
+                await self._dead_letter(msg, exc, pending)
+                continue
+            key = stream_key(event)
+            if key not in self.processor.states:
+                self._restore(key)
+            try:
+                outcome = self.processor.process(event)
+            except AgentsError as exc:  # e.g. the model failed to score: park the scan
+                await self._dead_letter(msg, exc, pending)
+                continue
+            if outcome.skipped:
+                self.counts["skipped"] += 1
+                continue
+            self.counts["scans"] += 1
+            for out in (*outcome.features, *outcome.anomalies):
+                await self._send(out, pending)
+            self.counts["features"] += len(outcome.features)
+            self.counts["anomalies"] += len(outcome.anomalies)
+            touched[key] = msg.position.partition
+        for fut in pending:
+            await fut
+        for key, partition in touched.items():
+            self.store.save(key, partition, self.processor.snapshot(key))
+        if self.flush is not None:
+            await self.flush()
+
+    def _restore(self, key: str) -> None:
+        saved = self.store.load(key)
+        if saved is None:
+            return
+        try:
+            self.processor.restore(key, saved)
+        except StateError as exc:
+            log.error("state_unreadable_starting_fresh", stream=key, error=str(exc))
+
+    async def _dead_letter(self, msg: Message, exc: ContractError | AgentsError,
+                     pending: list[Awaitable[object]]) -> None:
+        letter = dead_letter(msg.position, msg.key, msg.value, reason=str(exc),
+                             error_type=type(exc).__name__, by=BY)
+        self.counts["dead_letters"] += 1
+        log.warning("message_dead_lettered", topic=msg.position.topic,
+                    partition=msg.position.partition, offset=msg.position.offset,
+                    reason=letter.reason[:300], error_type=letter.error_type)
+        await self._send(letter, pending)

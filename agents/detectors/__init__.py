@@ -1,0 +1,1 @@
+"""Detectors behind one protocol, adaptive thresholds and the ensemble vote."""

@@ -1,0 +1,76 @@
+"""Run an ONNX anomaly model (IsolationForest or autoencoder export) behind the detector protocol.
+
+The session is built once per loaded artifact, single-threaded (the worker is one process per
+core). onnxruntime's exceptions are translated here into :class:`agents.errors.ModelError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
+
+from agents.detectors.protocol import as_row
+from agents.errors import ModelError
+from agents.features.windows import F64
+from streams.events import ModelRef
+
+ORT_ERRORS: tuple[type[BaseException], ...] = (
+    ort_state.Fail, ort_state.InvalidArgument, ort_state.InvalidGraph, ort_state.InvalidProtobuf,
+    ort_state.NoSuchFile, ort_state.NoModel, ort_state.NotImplemented, ort_state.EngineError,
+    ort_state.RuntimeException, ort_state.EPFail, ort_state.NotFound, ort_state.ModelLoaded,
+)
+
+
+def make_session(model_bytes: bytes) -> ort.InferenceSession:
+    """An onnxruntime session for ``model_bytes``: CPU, one thread, sequential."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(model_bytes, sess_options=options,
+                                    providers=["CPUExecutionProvider"])
+    except ORT_ERRORS as exc:
+        raise ModelError(f"onnxruntime cannot load the model: {exc}") from exc
+
+
+class OnnxDetector:
+    """An ONNX model mapping float32 rows ``[N, D]`` to one anomaly score per row."""
+
+    def __init__(self, model_bytes: bytes, *, name: str = "iforest",
+                 ref: ModelRef | None = None) -> None:
+        self.name = name
+        self.ref = ref
+        self.session = make_session(model_bytes)
+        inputs = self.session.get_inputs()
+        outputs = self.session.get_outputs()
+        if len(inputs) != 1 or len(outputs) < 1:
+            raise ModelError(f"model {name!r} must have one input and an output, has "
+                             f"{len(inputs)} inputs and {len(outputs)} outputs")
+        self._input = inputs[0].name
+        self._output = [outputs[0].name]
+        width = inputs[0].shape[-1] if inputs[0].shape else None
+        self.n_features = width if isinstance(width, int) else None
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        """Offline-trained: deployments replace the model, nothing is learnt online."""
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        return float(self.score_rows(as_row(x))[0])
+
+    def score_rows(self, rows: npt.NDArray[np.floating[Any]]) -> F64:
+        """One score per row; float32 C-contiguous rows are passed to onnxruntime as they are."""
+        feed = rows if rows.dtype == np.float32 and rows.flags.c_contiguous \
+            else np.ascontiguousarray(rows, dtype=np.float32)
+        try:
+            out = self.session.run(self._output, {self._input: feed})[0]
+        except ORT_ERRORS as exc:
+            raise ModelError(f"model {self.name!r} failed to score {rows.shape}: {exc}") from exc
+        scores: F64 = out[:, 0].astype(np.float64) if out.ndim == 2 else out.astype(np.float64)
+        return scores

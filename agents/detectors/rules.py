@@ -1,0 +1,135 @@
+"""Rule checks per tag: physical range, rate of change, stuck value, bad quality.
+
+The rate of change is the least-squares slope over the shortest window (1 minute), not the
+difference of two samples. Limits come from :class:`RuleSpec` entries matched by tag pattern
+(``fnmatch``, first match wins per field). The defaults follow DOMAIN.md sections 2-4; a plant
+overrides them with a JSON file (``BIOGAS_AGENTS_RULES_FILE``). A rule scores 1.0 when
+violated and 0.0 otherwise.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from agents.features.windows import F64
+from streams.errors import ConfigError
+
+RULE_NAMES: tuple[str, ...] = ("range", "rate", "stuck", "quality")
+
+
+class RuleSpec(BaseModel):
+    """Limits for the tags matching ``pattern``; a field left out is not checked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pattern: str
+    low: float | None = None
+    high: float | None = None
+    max_rate_per_s: float | None = None
+    stuck_after_s: float | None = None
+    max_bad_share: float | None = None
+
+
+DEFAULT_RULES: tuple[RuleSpec, ...] = (
+    # Any jump of several degrees within minutes is a sensor fault (DOMAIN.md 3.4); the rate is
+    # the regression slope over the 1-minute window, which single-sample noise barely moves.
+    RuleSpec(pattern="dig*.temp*", low=0.0, high=80.0, max_rate_per_s=0.02),
+    RuleSpec(pattern="dig*.ph", low=4.0, high=10.0),
+    RuleSpec(pattern="gas.ch4", low=0.0, high=100.0),
+    RuleSpec(pattern="gas.co2", low=0.0, high=100.0),
+    RuleSpec(pattern="gas.o2", low=0.0, high=5.0),
+    RuleSpec(pattern="gas.pressure", low=-5.0, high=20.0),
+    RuleSpec(pattern="gas.holder_fill", low=0.0, high=100.0),
+    RuleSpec(pattern="safety.ch4_lel", high=20.0),
+    # Defaults for every tag: stuck for 30 minutes after having varied, mostly bad quality.
+    RuleSpec(pattern="*", stuck_after_s=1800.0, max_bad_share=0.5),
+)
+
+
+def load_rules(path: Path | None) -> tuple[RuleSpec, ...]:
+    """Rules from a JSON list of :class:`RuleSpec` objects, before the defaults."""
+    if path is None:
+        return DEFAULT_RULES
+    try:
+        raw = orjson.loads(path.read_bytes())
+        specs = tuple(RuleSpec.model_validate(item) for item in raw)
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the rules file ({exc}); set "
+                          "BIOGAS_AGENTS_RULES_FILE to a JSON list of rule objects") from exc
+    except (ValidationError, TypeError) as exc:
+        raise ConfigError(f"{path}: invalid rule ({exc}); each rule is an object with "
+                          "'pattern' and optional low/high/max_rate_per_s/stuck_after_s/"
+                          "max_bad_share") from exc
+    return (*specs, *DEFAULT_RULES)
+
+
+@dataclass(frozen=True)
+class TagLimits:
+    """Resolved limits of one tag (NaN = not checked)."""
+
+    low: float
+    high: float
+    max_rate: float
+    stuck_after: float
+    max_bad: float
+
+
+def resolve(tag: str, rules: Sequence[RuleSpec]) -> TagLimits:
+    """The limits of ``tag``: for each field, the first matching rule that sets it."""
+    fields: dict[str, float] = {}
+    for spec in rules:
+        if not fnmatch.fnmatchcase(tag, spec.pattern):
+            continue
+        for name in ("low", "high", "max_rate_per_s", "stuck_after_s", "max_bad_share"):
+            value = getattr(spec, name)
+            if value is not None and name not in fields:
+                fields[name] = float(value)
+    nan = float("nan")
+    return TagLimits(low=fields.get("low", nan), high=fields.get("high", nan),
+                     max_rate=fields.get("max_rate_per_s", nan),
+                     stuck_after=fields.get("stuck_after_s", nan),
+                     max_bad=fields.get("max_bad_share", nan))
+
+
+class RuleBook:
+    """Limits per tag column of a stream, resolved once per new tag."""
+
+    def __init__(self, rules: Sequence[RuleSpec] = DEFAULT_RULES) -> None:
+        self.rules = tuple(rules)
+        self.limits: F64 = np.zeros((0, 5))
+
+    def extend(self, tags: Sequence[str]) -> None:
+        """Resolve the limits of tags added since the last call (``tags`` is every column)."""
+        known = self.limits.shape[0]
+        if len(tags) > known:
+            new = [resolve(t, self.rules) for t in tags[known:]]
+            rows = np.array([[x.low, x.high, x.max_rate, x.stuck_after, x.max_bad]
+                             for x in new], dtype=np.float64)
+            self.limits = np.vstack([self.limits, rows])
+
+    def check(self, idx: npt.NDArray[np.int64], value: F64, valid: npt.NDArray[np.bool_],
+              slope_per_s: F64, since_change_s: F64, has_varied: npt.NDArray[np.bool_],
+              bad_share: F64) -> dict[str, npt.NDArray[np.bool_]]:
+        """Which readings violate each rule (``RULE_NAMES``)."""
+        lim = self.limits[idx]
+        low, high, rate, stuck, bad = lim.T
+        with np.errstate(invalid="ignore"):
+            out_of_range = valid & ((value < low) | (value > high))
+            too_fast = valid & (np.abs(slope_per_s) > rate)
+            is_stuck = valid & has_varied & (since_change_s >= stuck)
+            bad_quality = bad_share > bad
+        return {"range": out_of_range, "rate": too_fast, "stuck": is_stuck,
+                "quality": bad_quality}
+
+
+def rules_as_dicts(rules: Sequence[RuleSpec]) -> list[Mapping[str, object]]:
+    """The rules as plain dicts (for logs and docs)."""
+    return [spec.model_dump(exclude_none=True) for spec in rules]

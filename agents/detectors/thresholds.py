@@ -1,0 +1,118 @@
+"""Per-tag adaptive thresholds: a decayed histogram of each tag's scores and its upper quantile.
+
+Scores lie in [0, 1]. Each tag keeps ``bins`` counters; every new score decays the tag's
+counters by ``decay`` and adds to its bin, so the histogram forgets with a half-life of about
+``ln 2 / (1 - decay)`` samples. The threshold is the histogram's ``quantile`` q raised by
+``margin`` of the headroom above it, ``q + margin * (1 - q)``, never below ``floor``. A
+threshold rises by at most ``max_rise`` per sample (it falls at once), so a slowly growing
+anomaly (a drift) cannot drag its own threshold up ahead of it. A tag is warm once it has
+``warmup`` samples; only warm tags may vote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from agents.features.windows import F64, I64
+
+
+class QuantileThresholds:
+    """Adaptive thresholds for one detector, one column per tag."""
+
+    REFRESH = 16
+    ARRAYS = ("hist", "seen", "level", "inc", "cached_q", "age")
+
+    def __init__(self, *, quantile: float = 0.999, margin: float = 0.05, floor: float = 0.5,
+                 warmup: int = 300, decay: float = 0.9999, bins: int = 200,
+                 max_rise: float = 0.0002,
+                 capacity: int = 8) -> None:
+        self.quantile, self.margin, self.floor = quantile, margin, floor
+        self.warmup, self.decay, self.bins = warmup, decay, bins
+        self.max_rise = max_rise
+        self.level: F64 = np.zeros(capacity)
+        self.hist: F64 = np.zeros((capacity, bins))
+        self.seen: F64 = np.zeros(capacity)
+        # Decay without touching every bin: each new sample weighs 1/decay times the previous
+        # one (``inc``); a column is renormalised when its weight grows large.
+        self.inc: F64 = np.ones(capacity)
+        self.cached_q: F64 = np.full(capacity, np.nan)
+        self.age: F64 = np.zeros(capacity)
+
+    def _fit(self, n: int) -> None:
+        if n > self.hist.shape[0]:
+            cap = max(n, 2 * self.hist.shape[0])
+            extra = cap - self.hist.shape[0]
+            self.hist = np.vstack([self.hist, np.zeros((extra, self.bins))])
+            self.seen = np.concatenate([self.seen, np.zeros(extra)])
+            self.level = np.concatenate([self.level, np.zeros(extra)])
+            self.inc = np.concatenate([self.inc, np.ones(extra)])
+            self.cached_q = np.concatenate([self.cached_q, np.full(extra, np.nan)])
+            self.age = np.concatenate([self.age, np.zeros(extra)])
+
+    def _exact_quantiles(self, idx: I64) -> F64:
+        cum = np.cumsum(self.hist[idx], axis=1)
+        total = cum[:, -1]
+        pos = np.argmax(cum >= (self.quantile * total)[:, None], axis=1)
+        out: F64 = np.where(total > 0, (pos + 1) / self.bins, 0.0)
+        return out
+
+    def quantiles(self, idx: I64) -> F64:
+        """The histogram's ``quantile`` per tag column (0 before any data), re-estimated every
+        ``REFRESH`` samples of a column (a quantile of thousands of samples moves slowly)."""
+        self._fit(int(idx.max()) + 1 if idx.size else 0)
+        stale = np.isnan(self.cached_q[idx]) | (self.age[idx] >= self.REFRESH)
+        if stale.any():
+            cols = idx[stale]
+            self.cached_q[cols] = self._exact_quantiles(cols)
+            self.age[cols] = 0.0
+        out: F64 = self.cached_q[idx]
+        return out
+
+    def thresholds(self, idx: I64, quantiles: F64 | None = None) -> F64:
+        """Current threshold per tag column."""
+        q = self.quantiles(idx) if quantiles is None else quantiles
+        target = np.maximum(q + self.margin * (1.0 - q), self.floor)
+        level = self.level[idx]
+        limited = (level > 0) & (self.seen[idx] >= self.warmup)
+        out: F64 = np.where(limited, np.minimum(target, level + self.max_rise), target)
+        return out
+
+    def evaluate(self, idx: I64) -> tuple[F64, npt.NDArray[np.bool_]]:
+        """Thresholds and warm flags of the columns in ``idx`` in one pass."""
+        threshold = self.thresholds(idx, self.quantiles(idx))
+        warm: npt.NDArray[np.bool_] = self.seen[idx] >= self.warmup
+        return threshold, warm
+
+    def warm(self, idx: I64) -> npt.NDArray[np.bool_]:
+        self._fit(int(idx.max()) + 1 if idx.size else 0)
+        out: npt.NDArray[np.bool_] = self.seen[idx] >= self.warmup
+        return out
+
+    def observe(self, idx: I64, scores: F64, thresholds: F64 | None = None) -> None:
+        """Add one score per tag column (columns in ``idx`` are distinct); ``thresholds`` are
+        the ones just used for these columns (computed when not given)."""
+        if idx.size == 0:
+            return
+        self._fit(int(idx.max()) + 1)
+        self.level[idx] = self.thresholds(idx) if thresholds is None else thresholds
+        b = np.clip((scores * self.bins).astype(np.int64), 0, self.bins - 1)
+        inc = self.inc[idx] / self.decay
+        self.inc[idx] = inc
+        self.hist[idx, b] += inc
+        self.seen[idx] += 1.0
+        self.age[idx] += 1.0
+        big = inc > 1e12
+        if big.any():
+            cols = idx[big]
+            self.hist[cols] /= self.inc[cols][:, None]
+            self.inc[cols] = 1.0
+
+    def to_arrays(self, prefix: str) -> dict[str, npt.NDArray[Any]]:
+        return {f"{prefix}.{name}": getattr(self, name) for name in self.ARRAYS}
+
+    def load_arrays(self, prefix: str, arrays: dict[str, npt.NDArray[Any]]) -> None:
+        for name in self.ARRAYS:
+            setattr(self, name, arrays[f"{prefix}.{name}"].copy())

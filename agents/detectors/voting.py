@@ -1,0 +1,72 @@
+"""The ensemble vote over one scan's readings.
+
+* A violated rule (range, rate, stuck, quality) makes its reading anomalous on its own.
+* The statistical detectors (``zscore``, ``iforest`` when a model is loaded, ``hst`` for the
+  tags that drive the scan's HST score) each vote when their score exceeds their tag's adaptive
+  threshold, and only once the tag is warm. A reading is anomalous when at least
+  ``min(min_votes, available detectors)`` of them vote, or when one of them is far past its
+  threshold: ``score >= threshold + strong * (1 - threshold)``.
+
+The anomaly's score is the largest ``score / threshold`` among the detectors that voted for its
+top tag, so it is above 1.0 exactly when a threshold was crossed; its threshold is 1.0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from agents.features.windows import F64
+
+BoolArray = npt.NDArray[np.bool_]
+RULE_SCORE, RULE_THRESHOLD = 1.0, 0.5
+
+
+@dataclass(frozen=True)
+class DetectorResult:
+    """One detector's scores, thresholds and votes for the readings of a scan."""
+
+    name: str
+    score: F64
+    threshold: F64
+    voted: BoolArray
+    is_rule: bool = False
+
+    @classmethod
+    def rule(cls, name: str, violated: BoolArray) -> DetectorResult:
+        n = violated.shape[0]
+        return cls(name=name, score=violated.astype(np.float64) * RULE_SCORE,
+                   threshold=np.full(n, RULE_THRESHOLD), voted=violated, is_rule=True)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The vote's outcome per reading."""
+
+    anomalous: BoolArray
+    strength: F64  # max score/threshold over the detectors that voted (0 when none)
+    results: tuple[DetectorResult, ...]
+
+
+def vote(results: list[DetectorResult], min_votes: int, strong: float = 0.5) -> Verdict:
+    """Combine detector results (all of the same length) into a verdict per reading."""
+    if not results:
+        empty = np.zeros(0, dtype=np.bool_)
+        return Verdict(anomalous=empty, strength=np.zeros(0), results=())
+    score = np.stack([r.score for r in results])
+    threshold = np.stack([r.threshold for r in results])
+    voted = np.stack([r.voted for r in results])
+    is_rule = np.array([r.is_rule for r in results])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(threshold > 0, score / threshold, 0.0)
+    strength = np.where(voted, ratio, 0.0).max(axis=0)
+    rule_hit = voted[is_rule].any(axis=0)
+    stat_voted = voted[~is_rule]
+    alone = (stat_voted & (score[~is_rule] >= threshold[~is_rule]
+                           + strong * (1.0 - threshold[~is_rule]))).any(axis=0)
+    needed = max(1, min(min_votes, int((~is_rule).sum())))
+    anomalous = rule_hit | alone | (stat_voted.sum(axis=0) >= needed)
+    return Verdict(anomalous=anomalous, strength=np.where(anomalous, strength, 0.0),
+                   results=tuple(results))

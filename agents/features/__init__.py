@@ -1,0 +1,1 @@
+"""Pure feature computation, shared by the stream agents and by offline training."""

@@ -1,0 +1,1 @@
+"""Model artifacts: signing, verification and loading of deployed ONNX models."""

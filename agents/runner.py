@@ -1,0 +1,21 @@
+"""Run the Faust worker of the agents in this process until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import faust
+
+from agents.app import create_app
+from agents.settings import AgentsSettings
+from streams.logsetup import configure_logging, get_logger
+
+
+def run_worker(settings: AgentsSettings) -> None:
+    """Configure logging, build the app and run its worker (blocks; exits the process)."""
+    configure_logging(settings.log)
+    get_logger("agents").info("agents_worker_starting", app_id=settings.app_id,
+                              topic_prefix=settings.topic_prefix,
+                              bootstrap_servers=settings.kafka.bootstrap_servers)
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log.level, override_logging=False,
+                          redirect_stdouts=False, quiet=True)
+    worker.execute_from_commandline()

@@ -1,0 +1,52 @@
+"""Settings of the agents worker process (environment prefix ``BIOGAS_AGENTS_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.settings import KafkaSettings, LogSettings
+
+
+class AgentsSettings(BaseSettings):
+    """Everything the worker needs, built once in ``biogas agents worker`` and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="BIOGAS_AGENTS_", frozen=True, extra="ignore")
+
+    app_id: str = Field(default="biogas-agents", pattern=r"^[A-Za-z0-9._-]+$",
+                        description="Faust app id: consumer group and internal topic prefix.")
+    topic_prefix: str = Field(default="", description="Prefix of the catalogue's topic names.")
+    data_dir: Path = Field(default=Path("/tmp/biogas-agents"),  # noqa: S108
+                           description="Faust's data directory.")
+    batch_max: int = Field(default=500, ge=1, description="Scans processed per batch at most.")
+    batch_within_s: float = Field(default=0.2, gt=0, description="Longest wait to fill a batch.")
+    features_every_s: int = Field(default=60, ge=1,
+                                  description="Event-time period of FeaturesComputed per tag.")
+    warmup_samples: int = Field(default=300, ge=1,
+                                description="Samples per tag before statistical detectors vote.")
+    min_votes: int = Field(default=2, ge=1, description="Statistical votes needed.")
+    threshold_quantile: float = Field(default=0.999, gt=0.5, lt=1.0)
+    threshold_margin: float = Field(default=0.3, ge=0.0, lt=1.0,
+                                    description="Share of the headroom above the quantile.")
+    late_after_s: float = Field(default=900.0, gt=0,
+                                description="Data older than this (vs wall clock or the "
+                                            "stream's watermark) is retrospective.")
+    rules_file: Path | None = Field(default=None, description="JSON list of rule overrides.")
+    trusted_keys_dir: Path | None = Field(
+        default=None, description="Directory of trusted ed25519 public keys, <key_id>.pem.")
+    alert_clear_after_s: float = Field(default=300.0, gt=0,
+                                       description="Quiet time before an alert clears.")
+    alert_holdoff_s: float = Field(default=600.0, ge=0,
+                                   description="After a clear, no new alert for the tag for "
+                                               "this long (flap suppression).")
+    alert_check_interval_s: float = Field(default=5.0, gt=0)
+    session_timeout_s: float = Field(
+        default=30.0, ge=6.0, description="Consumer-group session timeout: how long a dead "
+        "worker keeps its partitions before the group rebalances.")
+    hst_trees: int = Field(default=10, ge=1)
+    hst_height: int = Field(default=8, ge=2)
+    hst_window: int = Field(default=250, ge=10)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    log: LogSettings = Field(default_factory=LogSettings)

@@ -1,0 +1,176 @@
+"""Everything the detector agent remembers about one scan stream (plant, device, poll group).
+
+Rolling windows, rule limits, adaptive thresholds, the HST model, the last applied
+``(edge_boot_id, seq)`` (so a replayed scan is skipped) and when features were last published.
+Snapshots go to a Faust table's changelog as bytes (see :mod:`agents.state_codec`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from agents.detectors.hst import HalfSpaceTreesDetector, squash
+from agents.detectors.onnx_scorer import OnnxDetector
+from agents.detectors.protocol import ZScoreDetector
+from agents.detectors.rules import RuleBook, RuleSpec
+from agents.detectors.thresholds import QuantileThresholds
+from agents.detectors.voting import DetectorResult, Verdict, vote
+from agents.errors import StateError
+from agents.features.reading import ReadingFeatures
+from agents.features.windows import TagWindows, windows_from_parts, windows_to_parts
+from agents.state_codec import pack, unpack
+
+_ZSCORE = ZScoreDetector()
+HST_TOP_TAGS = 3
+HST_MIN_Z = 3.0
+#: Samples the short window needs before the rate and quality rules judge it.
+MIN_SHORT_SAMPLES = 10
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    """The knobs of detection and voting (from :class:`agents.settings.AgentsSettings`)."""
+
+    warmup: int = 300
+    min_votes: int = 2
+    quantile: float = 0.999
+    margin: float = 0.3
+    hst_trees: int = 10
+    hst_height: int = 8
+    hst_window: int = 250
+
+
+class StreamState:
+    """The detector agent's state for one stream."""
+
+    def __init__(self, config: DetectionConfig, rules: tuple[RuleSpec, ...]) -> None:
+        self.config = config
+        self.windows = TagWindows()
+        self.rulebook = RuleBook(rules)
+        self.thresholds = {"zscore": self._new_thresholds()}
+        #: model id -> sha256 of the model whose scores its thresholds learnt
+        self.model_sha: dict[str, str | None] = {}
+        self.hst_threshold = QuantileThresholds(quantile=config.quantile, margin=config.margin,
+                                                floor=0.5, warmup=config.warmup, bins=1000,
+                                                capacity=1)
+        self.hst = HalfSpaceTreesDetector(n_trees=config.hst_trees, height=config.hst_height,
+                                          window_size=config.hst_window)
+        self.boot_id: str | None = None
+        self.seq = -1
+        self.next_emit_ts = float("-inf")
+
+    def _new_thresholds(self) -> QuantileThresholds:
+        c = self.config
+        return QuantileThresholds(quantile=c.quantile, margin=c.margin, floor=0.5,
+                                  warmup=c.warmup)
+
+    def already_applied(self, boot_id: str, seq: int) -> bool:
+        return boot_id == self.boot_id and seq <= self.seq
+
+    def mark_applied(self, boot_id: str, seq: int) -> None:
+        self.boot_id, self.seq = boot_id, seq
+
+    def _stat(self, name: str, feats: ReadingFeatures, score: npt.NDArray[np.float64],
+              warm: npt.NDArray[np.bool_]) -> DetectorResult:
+        thr = self.thresholds[name]
+        idx = feats.step.idx
+        threshold, thr_warm = thr.evaluate(idx)
+        voted = warm & thr_warm & feats.step.valid & (score > threshold)
+        learn = feats.step.valid & warm & ~voted  # a threshold must not learn its anomalies
+        thr.observe(idx[learn], score[learn], threshold[learn])
+        return DetectorResult(name=name, score=score, threshold=threshold, voted=voted)
+
+    def _hst(self, feats: ReadingFeatures, warm: npt.NDArray[np.bool_]) -> DetectorResult:
+        n = feats.step.idx.shape[0]
+        valid = feats.step.valid
+        tags = self.windows.tags
+        sample = dict(zip([tags[i] for i in feats.step.idx[valid]],
+                          squash(feats.z_value[valid]).tolist(), strict=True))
+        score = 0.0
+        col = np.zeros(1, dtype=np.int64)
+        threshold = float(self.hst_threshold.thresholds(col)[0])
+        ready = self.hst.learned >= self.hst.params["window_size"] and bool(sample)
+        if ready:
+            score = self.hst.score_one(sample)
+        if sample:
+            self.hst.learn_one(sample)
+        voted = np.zeros(n, dtype=np.bool_)
+        if ready:
+            if score > threshold and bool(self.hst_threshold.warm(col)[0]):
+                absz = np.where(valid & warm, np.abs(feats.z_value), 0.0)
+                top = np.argsort(-absz)[:HST_TOP_TAGS]
+                voted[top[absz[top] >= HST_MIN_Z]] = True
+            if bool(warm.any()) and not voted.any():
+                self.hst_threshold.observe(col, np.array([score]), np.array([threshold]))
+        return DetectorResult(name="hst", score=np.full(n, score),
+                              threshold=np.full(n, threshold), voted=voted)
+
+    def detect(self, feats: ReadingFeatures, models: list[OnnxDetector]) -> Verdict:
+        """Score, threshold and vote the readings of the scan just added to the windows."""
+        step = feats.step
+        idx = step.idx
+        self.rulebook.extend(self.windows.tags)
+        warm = self.windows.n_seen[idx] >= self.config.warmup
+        results = [self._stat("zscore", feats, _ZSCORE.score_rows(feats.model_x), warm)]
+        for model in models:
+            sha = model.ref.sha256 if model.ref is not None else None
+            if model.name not in self.model_sha or sha != self.model_sha[model.name]:
+                # a new model (or version) scores differently: its thresholds learn anew
+                self.thresholds[model.name] = self._new_thresholds()
+                self.model_sha[model.name] = sha
+            results.append(self._stat(model.name, feats, model.score_rows(feats.model_x), warm))
+        results.append(self._hst(feats, warm))
+        short = 0
+        enough = feats.agg.samples[short] >= MIN_SHORT_SAMPLES
+        bad_share = np.where(enough, feats.agg.bad_share[short], 0.0)
+        slope = np.where(enough, feats.agg.slope_per_s[short], 0.0)
+        rules = self.rulebook.check(
+            idx, step.value, step.valid, slope, feats.since_change_s,
+            self.windows.n_changes[idx] >= 3, bad_share)
+        results.extend(DetectorResult.rule(f"rule.{name}", hit) for name, hit in rules.items())
+        return vote(results, self.config.min_votes)
+
+    def to_bytes(self) -> bytes:
+        w_meta, arrays = windows_to_parts(self.windows)
+        h_meta, h_arrays = self.hst.to_parts()
+        arrays.update(h_arrays)
+        for name, thr in self.thresholds.items():
+            arrays.update(thr.to_arrays(f"thr.{name}"))
+        arrays.update(self.hst_threshold.to_arrays("thr.hst"))
+        meta: dict[str, Any] = {"v": 1, "windows": w_meta, "hst": h_meta,
+                                "boot_id": self.boot_id, "seq": self.seq,
+                                "model_sha": self.model_sha,
+                                "thresholds": sorted(self.thresholds),
+                                "next_emit_ts": None if self.next_emit_ts == float("-inf")
+                                else self.next_emit_ts}
+        return pack(meta, arrays)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, config: DetectionConfig,
+                   rules: tuple[RuleSpec, ...]) -> StreamState:
+        """The state written by :meth:`to_bytes`; :class:`StateError` when unreadable."""
+        try:
+            return cls._from_bytes(data, config, rules)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise StateError(f"stream state snapshot is unreadable: {exc!r}") from exc
+
+    @classmethod
+    def _from_bytes(cls, data: bytes, config: DetectionConfig,
+                    rules: tuple[RuleSpec, ...]) -> StreamState:
+        meta, arrays = unpack(data)
+        state = cls(config, rules)
+        state.windows = windows_from_parts(meta["windows"], arrays)
+        state.hst = HalfSpaceTreesDetector.from_parts(meta["hst"], arrays)
+        state.thresholds = {name: state._new_thresholds() for name in meta["thresholds"]}
+        for name, thr in state.thresholds.items():
+            thr.load_arrays(f"thr.{name}", arrays)
+        state.hst_threshold.load_arrays("thr.hst", arrays)
+        state.boot_id, state.seq = meta["boot_id"], int(meta["seq"])
+        state.model_sha = dict(meta["model_sha"])
+        emit = meta["next_emit_ts"]
+        state.next_emit_ts = float("-inf") if emit is None else float(emit)
+        return state

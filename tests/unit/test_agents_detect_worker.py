@@ -1,0 +1,103 @@
+"""Batch handling without a broker: dead letters, snapshots after delivery, bad state, bad model."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+
+import numpy as np
+
+from agents.deadletter import Position
+from agents.detect_worker import DetectWorker, Message
+from agents.detectors.onnx_scorer import OnnxDetector
+from agents.detectors.rules import DEFAULT_RULES
+from agents.errors import ModelError
+from agents.pipeline import ModelSlot, ScanProcessor, stream_key
+from agents.stream_state import DetectionConfig
+from streams.codec import decode, encode
+from streams.events import EventBase, FeaturesComputed, MessageDeadLettered
+from streams.topics import Topics
+from tests.agents_streams import scripted_scans
+
+TOPICS = Topics(prefix="u.")
+SCANS = scripted_scans(3, datetime(2026, 3, 1, tzinfo=UTC))
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, EventBase]] = []
+        self.delivered = 0
+
+    async def publish(self, topic: str, key: bytes, value: bytes) -> Awaitable[object]:
+        self.sent.append((topic, key, decode(value)))
+
+        async def delivered() -> None:
+            self.delivered += 1
+
+        return delivered()
+
+
+class Store:
+    def __init__(self) -> None:
+        self.saved: dict[str, bytes] = {}
+        self.delivered_when_saved: list[int] = []
+        self.sink: Sink | None = None
+
+    def load(self, key: str) -> bytes | None:
+        return self.saved.get(key)
+
+    def save(self, key: str, partition: int, data: bytes) -> None:
+        self.saved[key] = data
+        self.delivered_when_saved.append(self.sink.delivered if self.sink else -1)
+
+
+def message(offset: int, value: bytes) -> Message:
+    return Message(Position(TOPICS.name("scans"), 2, offset), b"plant-a", value)
+
+
+def worker(store: Store, sink: Sink, model: ModelSlot | None = None) -> DetectWorker:
+    store.sink = sink
+    proc = ScanProcessor(DetectionConfig(warmup=10), DEFAULT_RULES, model=model)
+    return DetectWorker(proc, TOPICS, sink.publish, store)
+
+
+async def test_poison_is_dead_lettered_and_the_next_scan_processed() -> None:
+    sink, store = Sink(), Store()
+    poison = b"\xff not json"
+    await worker(store, sink).handle([message(7, poison), message(8, encode(SCANS[0]))])
+    letters = [e for _, _, e in sink.sent if isinstance(e, MessageDeadLettered)]
+    assert len(letters) == 1
+    (letter,) = letters
+    assert (letter.source_topic, letter.partition, letter.offset) == (TOPICS.name("scans"), 2, 7)
+    assert letter.payload_bytes() == poison and letter.error_type == "MalformedEventError"
+    assert any(isinstance(e, FeaturesComputed) for _, _, e in sink.sent)
+    # The snapshot is written only after every output of the batch was delivered.
+    assert store.delivered_when_saved == [len(sink.sent)]
+
+
+async def test_an_unreadable_snapshot_starts_fresh_and_a_replayed_scan_is_skipped() -> None:
+    sink, store = Sink(), Store()
+    store.saved[stream_key(SCANS[0])] = b"garbage"
+    w = worker(store, sink)
+    await w.handle([message(1, encode(SCANS[0]))])
+    assert w.counts["scans"] == 1
+    again = worker(store, Sink())
+    await again.handle([message(1, encode(SCANS[0])), message(2, encode(SCANS[1]))])
+    assert (again.counts["scans"], again.counts["skipped"]) == (1, 1)
+
+
+class BrokenModel(OnnxDetector):
+    def __init__(self) -> None:
+        self.name, self.ref = "iforest", None
+
+    def score_rows(self, rows: np.ndarray) -> np.ndarray:
+        raise ModelError("model exploded")
+
+
+async def test_a_model_failure_parks_the_scan_and_the_worker_goes_on() -> None:
+    sink, store = Sink(), Store()
+    w = worker(store, sink, ModelSlot(BrokenModel()))
+    await w.handle([message(1, encode(SCANS[0]))])
+    (letter,) = [e for _, _, e in sink.sent if isinstance(e, MessageDeadLettered)]
+    assert letter.error_type == "ModelError" and "exploded" in letter.reason
+    assert w.counts["dead_letters"] == 1
