@@ -20,6 +20,7 @@ from streams.errors import BiogasError
 
 DEMO_PLANT = Path(__file__).resolve().parent.parent / "configs" / "demo-plant.toml"
 DEMO_PLANT_ID = "demo-plant"
+DEMO_RULES = DEMO_PLANT.with_name("demo-plant-rules.json")
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -37,7 +38,8 @@ def demo_services(state_dir: Path, api_port: int, modbus_port: int, sim_speed: f
                          "--journal", str(state_dir / "edge" / "journal.sqlite"),
                          "--metrics-port", str(edge_metrics_port)]),
         Service("agents", [*biogas, "agents", "worker"],
-                {"BIOGAS_AGENTS_DATA_DIR": str(state_dir / "agents")}),
+                {"BIOGAS_AGENTS_DATA_DIR": str(state_dir / "agents"),
+                 "BIOGAS_AGENTS_RULES_FILE": str(DEMO_RULES)}),
         Service("projector", [*biogas, "projections", "run"],
                 {"BIOGAS_PROJECTOR_INSTANCE_ID": "demo-projector"}),
         Service("api", [*biogas, "api", "--port", str(api_port)]),

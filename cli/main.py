@@ -12,6 +12,8 @@ from cli.api_cmd import api
 from cli.contract_cmd import contract_app
 from cli.demo_cmd import demo
 from cli.edge_cmd import edge_app
+from cli.eval_cmd import eval_app
+from cli.models_cmd import models_app
 from cli.projections_cmd import projections_app
 from cli.sim_cmd import sim_app
 from cli.stack_cmd import stack_app
@@ -33,6 +35,8 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(sim_app, name="sim")
 app.add_typer(edge_app, name="edge")
 app.add_typer(agents_app, name="agents")
+app.add_typer(models_app, name="models")
+app.add_typer(eval_app, name="eval")
 app.command("demo")(demo)
 app.command("api")(api)
 

@@ -3,8 +3,8 @@
 ``streams`` imports nothing of ours; ``edge_producer``, ``agents`` and ``projections`` import
 ``streams`` (``agents`` may also use ``projections``); ``api`` imports ``streams`` and
 ``projections``, never ``agents`` or ``edge_producer``. Tools around the product (``stack``,
-``simulator``, ``evaluation``, ``cli``, ``benchmarks``) may import the product's packages but are
-never imported by them.
+``simulator``, ``evaluation``, ``modelops``, ``cli``, ``benchmarks``) may import the product's
+packages but are never imported by them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = {"streams", "edge_producer", "agents", "projections", "api", "stack", "simulator", "cli",
-        "evaluation", "benchmarks", "tests"}
+        "evaluation", "modelops", "benchmarks", "tests"}
 ALLOWED: dict[str, set[str]] = {
     "streams": set(),
     "edge_producer": {"streams"},
@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "simulator": {"streams"},
     "stack": {"streams", "projections"},
     "evaluation": {"streams", "agents", "simulator"},
+    "modelops": {"streams", "agents", "projections"},
 }
 
 

@@ -1,0 +1,203 @@
+"""``biogas eval``: detection quality of the online detector path on SKAB, NAB and simulator
+scenarios, printed beside the published tables (protocols: ``../shared/bench/README.md``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from statistics import median
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agents.detectors.rules import load_rules
+from agents.stream_state import DetectionConfig
+from evaluation.errors import EvaluationError
+from evaluation.nab_data import load_nab
+from evaluation.nab_runner import FIXED_THRESHOLD, score_corpus, series_scores
+from evaluation.published import NAB_SCOREBOARD, SKAB_CHANGEPOINT, SKAB_OUTLIER
+from evaluation.replay import ReplayOptions
+from evaluation.sim_runner import SimRun, run_scenario
+from evaluation.skab_data import load_skab
+from evaluation.skab_runner import ModelKind, predict_file, score_files
+from simulator.scenario import ScenarioError, load_scenario
+from streams.errors import ConfigError
+
+eval_app = typer.Typer(help="Detection quality: SKAB, NAB and simulator scenarios.",
+                       no_args_is_help=True)
+DEFAULT_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+SIM_RULES = Path(__file__).resolve().parents[1] / "configs" / "demo-plant-rules.json"
+console = Console()
+
+BenchDir = Annotated[Path, typer.Option(help="folder holding skab/ and nab/")]
+Warmup = Annotated[int, typer.Option(help="samples per tag before statistical detectors vote "
+                                          "(the worker's BIOGAS_AGENTS_WARMUP_SAMPLES)")]
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[int], object]]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"[red]{exc}[/red]")
+    return typer.Exit(2)
+
+
+@eval_app.command("skab")
+def skab(bench_dir: BenchDir = DEFAULT_BENCH,
+         models: Annotated[str, typer.Option(
+             help="per-file ONNX models fitted on each file's 400 training rows: "
+                  "iforest, autoencoder, both (comma-separated), or none")] = "iforest",
+         warmup: Warmup = 300) -> None:
+    """SKAB, current leaderboard protocol (400 training rows per file, pooled F1/FAR/MAR)."""
+    kinds: list[ModelKind] = []
+    for part in (p.strip() for p in models.split(",") if p.strip()):
+        if part == "none":
+            continue
+        if part not in ("iforest", "autoencoder"):
+            raise _fail(ConfigError(f"--models {models!r}: unknown model {part!r}; use "
+                                    "iforest, autoencoder, or none"))
+        kinds.append("iforest" if part == "iforest" else "autoencoder")
+    try:
+        files = load_skab(bench_dir / "skab")
+    except EvaluationError as exc:
+        raise _fail(exc) from None
+    options = ReplayOptions(config=DetectionConfig(warmup=warmup))
+    predictions = []
+    with _progress("SKAB rows", sum(len(f.times) for f in files)) as advance:
+        for f in files:
+            predictions.append(predict_file(f, options, kinds, advance))
+    run = score_files(files, predictions)
+    ours = f"ours: online path + {'+'.join(kinds) or 'no model'}"
+    table = Table(title=f"SKAB outlier task ({run.files} files, {run.test_rows} test rows; "
+                        "no threshold tuned on labels)")
+    for col in ("algorithm", "F1", "FAR %", "MAR %"):
+        table.add_column(col)
+    rows = [(ours, run.outlier.f1, run.outlier.far, run.outlier.mar), *SKAB_OUTLIER]
+    for name, f1, far, mar in sorted(rows, key=lambda r: -r[1]):
+        table.add_row(name, f"{f1:.2f}", f"{far:.2f}", f"{mar:.2f}",
+                      style="bold green" if name == ours else None)
+    console.print(table)
+    cp = run.changepoint
+    table = Table(title="SKAB changepoint task (60 s righter windows; events = edges of the "
+                        "prediction)")
+    for col in ("algorithm", "NAB std", "LowFP", "LowFN", "missed CPs", "FPs"):
+        table.add_column(col)
+    cps = [(ours, cp.standard, cp.low_fp, cp.low_fn, str(cp.missed), str(cp.false_positives)),
+           *SKAB_CHANGEPOINT]
+    for name, std, lfp, lfn, missed, fps in sorted(cps, key=lambda r: -r[1]):
+        table.add_row(name, f"{std:.2f}", f"{lfp:.2f}", f"{lfn:.2f}", missed, fps,
+                      style="bold green" if name == ours else None)
+    console.print(table)
+
+
+@eval_app.command("nab")
+def nab(bench_dir: BenchDir = DEFAULT_BENCH,
+        seconds_per_row: Annotated[float | None, typer.Option(
+            help="replace the files' timestamps by an even clock of this many seconds per "
+                 "row (default: the files' own timestamps)")] = None,
+        warmup: Warmup = 300) -> None:
+    """NAB, full corpus: fixed threshold (the vote) and NAB's corpus-optimised threshold."""
+    try:
+        files = load_nab(bench_dir / "nab")
+    except EvaluationError as exc:
+        raise _fail(exc) from None
+    options = ReplayOptions(config=DetectionConfig(warmup=warmup))
+    scores = []
+    with _progress("NAB rows", sum(len(f.values) for f in files)) as advance:
+        for f in files:
+            scores.append(series_scores(f, options, seconds_per_row, advance))
+    run = score_corpus(files, scores)
+    clock = "file timestamps" if seconds_per_row is None else f"{seconds_per_row:g} s per row"
+    table = Table(title=f"NAB v1.0 corpus ({len(files)} files, {run.rows} rows, "
+                        f"{run.fixed[0].windows} windows; {clock})")
+    for col in ("detector", "standard", "reward low FP", "reward low FN", "threshold"):
+        table.add_column(col)
+    fixed = "ours: vote, fixed before labels"
+    tuned = "ours: NAB-optimised threshold (TUNED ON TEST LABELS)"
+    fx, t = run.fixed, run.tuned
+    rows: list[tuple[str, float, float, float, str]] = [
+        (fixed, fx[0].normalised, fx[1].normalised, fx[2].normalised, f"{FIXED_THRESHOLD:g}"),
+        (tuned, t[0].normalised, t[1].normalised, t[2].normalised,
+         " / ".join(f"{r.threshold:.4f}" for r in t)),
+        *((n, s, lfp, lfn, "tuned") for n, s, lfp, lfn in NAB_SCOREBOARD)]
+    for name, std, lfp, lfn, thr in sorted(rows, key=lambda r: -r[1]):
+        table.add_row(name, f"{std:.1f}", f"{lfp:.1f}", f"{lfn:.1f}", thr,
+                      style="bold green" if name in (fixed, tuned) else None)
+    console.print(table)
+    hit = run.fixed[0]
+    console.print(f"fixed threshold: {hit.detected_windows}/{hit.windows} windows detected, "
+                  f"{hit.false_positive_rows} false-positive rows, {run.flagged_rows} flagged "
+                  "rows")
+
+
+@eval_app.command("sim")
+def sim(scenario: Annotated[list[str] | None, typer.Option(
+            "--scenario", "-s", help="scenario file or shipped name (repeatable)")] = None,
+        rules: Annotated[Path | None, typer.Option(
+            help="rule overrides (BIOGAS_AGENTS_RULES_FILE format); default: the simulated "
+                 "plant's file configs/demo-plant-rules.json")] = None,
+        default_rules: Annotated[bool, typer.Option(
+            help="use the agents' default rules only, no plant overrides")] = False,
+        lead_in_h: Annotated[float, typer.Option(help="normal operation before the "
+                                                       "scenario (warm-up)")] = 24.0,
+        duration_h: Annotated[float | None, typer.Option(
+            help="scenario hours (default: its duration, or 24 h)")] = None,
+        grace_h: Annotated[float, typer.Option(
+            help="after a fault ends, flags still count as that fault")] = 1.0,
+        warmup: Warmup = 300) -> None:
+    """Simulator scenarios with their ground-truth labels: detection rate, delay, false
+    alerts per plant per simulated day."""
+    names = scenario or ["overload", "heating_failure", "chp_trip", "sensor_faults", "demo",
+                         "normal"]
+    try:
+        rule_specs = load_rules(None if default_rules else (rules or SIM_RULES))
+        loaded = [load_scenario(n) for n in names]
+    except (ConfigError, ScenarioError) as exc:
+        raise _fail(exc) from None
+    options = ReplayOptions(config=DetectionConfig(warmup=warmup), rules=rule_specs)
+    runs: list[SimRun] = []
+    for name, sc in zip(names, loaded, strict=True):
+        hours = duration_h or sc.scenario.duration_h or sc.scenario.repeat_h or 24.0
+        total = round((hours + lead_in_h) * 3600.0 / sc.scenario.step_s)
+        with _progress(f"sim {name}", total) as advance:
+            runs.append(run_scenario(sc, options, lead_in_h=lead_in_h, duration_h=duration_h,
+                                     grace_s=grace_h * 3600.0, advance=advance))
+    _print_sim(runs)
+
+
+def _print_sim(runs: list[SimRun]) -> None:
+    table = Table(title="Simulator scenarios (offline, online detector path)")
+    for col in ("scenario", "fault", "family", "target", "detected", "delay"):
+        table.add_column(col)
+    for run in runs:
+        for f in run.faults:
+            delay = "-" if f.delay_s is None else f"{f.delay_s / 60:.0f} min"
+            table.add_row(run.scenario, f.kind, f.family, f.target,
+                          "yes" if f.delay_s is not None else "[red]no[/red]", delay)
+    console.print(table)
+    days = sum(r.days for r in runs)
+    false_alerts = sum(r.false_alerts for r in runs)
+    for family in ("process", "sensor"):
+        faults = [f for r in runs for f in r.faults if f.family == family]
+        delays = [f.delay_s for f in faults if f.delay_s is not None]
+        if faults:
+            console.print(
+                f"{family} faults: {len(delays)}/{len(faults)} detected "
+                f"({100 * len(delays) / len(faults):.0f} %), median delay "
+                f"{median(delays) / 60 if delays else float('nan'):.0f} min")
+    console.print(f"false alerts: {false_alerts} in {days:.1f} simulated plant-days = "
+                  f"{false_alerts / days:.2f} per plant per day")
+    unscored = sorted({k for r in runs for k in r.unscored})
+    if unscored:
+        console.print(f"not scored offline (link faults act on the Modbus server): "
+                      f"{', '.join(unscored)}")

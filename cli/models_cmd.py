@@ -1,0 +1,254 @@
+"""``biogas models``: train, promote (parity gate + signature), deploy, shadow, rollback, drift."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agents.detectors.onnx_scorer import OnnxDetector
+from agents.features.windows import F64
+from modelops.artifacts import KINDS, ModelKind, build
+from modelops.drift import Reference, drift_anomaly, psi_per_feature
+from modelops.errors import ModelOpsError
+from modelops.publish import deploy as publish_deployment
+from modelops.publish import previous_version, publish
+from modelops.registry import LocalRegistry
+from modelops.settings import ModelOpsSettings
+from modelops.training_data import (
+    TrainingRange,
+    count_readings,
+    from_log,
+    from_projections,
+    require_rows,
+)
+from streams.errors import BiogasError
+from streams.events import ModelRef
+from streams.logsetup import configure_logging
+from streams.topics import Topics
+
+models_app = typer.Typer(help="Model lifecycle: train, promote, deploy, shadow, rollback, drift.",
+                         no_args_is_help=True)
+console = Console()
+Plant = Annotated[str, typer.Option(help="plant id")]
+Since = Annotated[str, typer.Option(help="start of the range, ISO 8601 (UTC if no zone)")]
+Until = Annotated[str, typer.Option(help="end of the range (exclusive), ISO 8601")]
+Source = Annotated[str, typer.Option(help="projections (the readings view) or log (replay "
+                                          "the scans topic)")]
+Version = Annotated[str | None, typer.Option(help="registry version (default: the latest)")]
+Scope = Annotated[str | None, typer.Option("--plant", help="one plant (default: every plant)")]
+
+
+def _settings() -> ModelOpsSettings:
+    settings = ModelOpsSettings()
+    configure_logging(settings.log)
+    return settings
+
+
+def _time(text: str, option: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{option} {text!r} is not ISO 8601; use e.g. 2026-03-01T00:00:00Z") \
+            from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]{message}[/red]")
+    return typer.Exit(2)
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], object]]:
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _rows(settings: ModelOpsSettings, rng: TrainingRange, source: str) -> F64:
+    if source == "projections":
+        total = count_readings(settings.database, rng)
+        with _progress("reading projections", total) as advance:
+            rows = from_projections(settings.database, rng, advance)
+    elif source == "log":
+        with _progress("replaying scans", None) as advance:
+            rows = asyncio.run(from_log(settings.kafka, Topics(settings.topic_prefix), rng,
+                                        advance))
+    else:
+        raise _fail(f"--source {source!r}: use projections or log")
+    return require_rows(rows, rng, source)
+
+
+@models_app.command("train")
+def train(plant: Plant, since: Since, until: Until, source: Source = "projections",
+          model: Annotated[list[str] | None, typer.Option(
+              help="iforest and/or autoencoder (repeatable; default both)")] = None,
+          held_out: Annotated[float, typer.Option(min=0.05, max=0.5,
+                                                  help="last share of rows held out")] = 0.2,
+          seed: int = 0) -> None:
+    """Train, export to ONNX and parity-check; the new versions are registered unsigned."""
+    settings = _settings()
+    kinds = model or list(KINDS)
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise _fail(f"--model {bad[0]!r}: use one of {', '.join(KINDS)}")
+    rng = TrainingRange(plant, _time(since, "--since"), _time(until, "--until"))
+    registry = LocalRegistry(settings.registry_dir)
+    try:
+        rows = _rows(settings, rng, source)
+        for kind in kinds:
+            kind_: ModelKind = "iforest" if kind == "iforest" else "autoencoder"
+            candidate = build(kind_, rows, held_out=held_out, seed=seed)
+            meta = {**candidate.metadata, "training": {**rng.as_dict(), "source": source}}
+            entry = registry.add(kind, candidate.onnx, meta)
+            p = candidate.parity
+            console.print(f"{kind} version {entry.version}: {len(rows)} rows, parity "
+                          f"{'passed' if p.passed else '[red]FAILED[/red]'} (max diff "
+                          f"{p.max_abs_diff:.2e}, {p.decisions_differing} decisions differ), "
+                          f"{entry.path}")
+    except BiogasError as exc:
+        raise _fail(str(exc)) from None
+
+
+@models_app.command("promote")
+def promote(model_id: str, version: Version = None) -> None:
+    """Sign a version with BIOGAS_MODELS_SIGNING_KEY, refused unless its parity gate passed."""
+    settings = _settings()
+    if settings.signing_key is None:
+        raise _fail("set BIOGAS_MODELS_SIGNING_KEY to an ed25519 private key (make one with "
+                    "biogas agents keygen DIR --key-id ID)")
+    registry = LocalRegistry(settings.registry_dir)
+    try:
+        entry = registry.promote(registry.get(model_id, version), settings.signing_key,
+                                 settings.key_id)
+    except BiogasError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"{model_id} version {entry.version} promoted, signed with key "
+                  f"{entry.metadata['key_id']}, sha256 {entry.metadata['sha256']}")
+
+
+@models_app.command("deploy")
+def deploy(model_id: str, version: Version = None, plant: Scope = None) -> None:
+    """Publish ModelDeployed for a promoted version; the detectors hot-swap it."""
+    settings = _settings()
+    registry = LocalRegistry(settings.registry_dir)
+    try:
+        event = asyncio.run(publish_deployment(
+            registry, registry.get(model_id, version), plant, settings.kafka,
+            Topics(settings.topic_prefix), settings.deployed_by))
+    except BiogasError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"deployed {model_id} version {event.version} to "
+                  f"{plant or 'every plant'} ({event.artifact_uri})")
+
+
+@models_app.command("rollback")
+def rollback(model_id: str, plant: Scope = None) -> None:
+    """Deploy again the version that was live before the current one."""
+    settings = _settings()
+    registry = LocalRegistry(settings.registry_dir)
+    try:
+        current, previous = previous_version(registry.deployments(), model_id, plant)
+        asyncio.run(publish_deployment(registry, registry.get(model_id, previous), plant,
+                                       settings.kafka, Topics(settings.topic_prefix),
+                                       settings.deployed_by))
+    except BiogasError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"rolled back {model_id} for {plant or 'every plant'}: {current} -> {previous}")
+
+
+@models_app.command("shadow")
+def shadow(model_id: str, candidate: Annotated[str, typer.Option(help="candidate version")],
+           plant: Plant, since: Since, until: Until, source: Source = "projections",
+           live: Annotated[str | None, typer.Option(
+               help="live version (default: the last one deployed)")] = None) -> None:
+    """Score a candidate beside the live version on the same rows; compare alarm decisions."""
+    settings = _settings()
+    registry = LocalRegistry(settings.registry_dir)
+    try:
+        if live is None:
+            deployed = [h["version"] for h in registry.deployments()
+                        if h["model_id"] == model_id]
+            if not deployed:
+                raise ModelOpsError(f"{model_id} was never deployed; pass --live VERSION")
+            live = deployed[-1]
+        rows = _rows(settings, TrainingRange(plant, _time(since, "--since"),
+                                             _time(until, "--until")), source)
+        table = Table(title=f"shadow: {model_id} live {live} vs candidate {candidate} "
+                            f"({len(rows)} rows)")
+        for col in ("version", "alarm threshold", "alarms", "alarm rate"):
+            table.add_column(col)
+        alarms = []
+        for v in (live, candidate):
+            entry = registry.get(model_id, v)
+            scores = OnnxDetector(entry.artifact.read_bytes(), name=model_id).score_rows(rows)
+            thr = float(entry.metadata["metrics"]["alarm_threshold"])
+            alarms.append(scores >= thr)
+            table.add_row(v, f"{thr:.4f}", str(int(alarms[-1].sum())),
+                          f"{100 * alarms[-1].mean():.3f} %")
+    except BiogasError as exc:
+        raise _fail(str(exc)) from None
+    console.print(table)
+    console.print(f"decisions differ on {int((alarms[0] != alarms[1]).sum())} rows")
+
+
+@models_app.command("drift")
+def drift(model_id: str, plant: Plant, since: Since, until: Until,
+          source: Source = "projections", version: Version = None,
+          publish_alert: Annotated[bool, typer.Option(
+              "--publish", help="publish AnomalyDetected (detector drift) when drifting")
+          ] = False) -> None:
+    """PSI of every model input in the range against the version's training distribution."""
+    settings = _settings()
+    registry = LocalRegistry(settings.registry_dir)
+    until_at = _time(until, "--until")
+    try:
+        entry = registry.get(model_id, version)
+        refs = {k: Reference(tuple(v["edges"]), tuple(v["shares"]))
+                for k, v in entry.metadata["reference"].items()}
+        rows = _rows(settings, TrainingRange(plant, _time(since, "--since"), until_at), source)
+        values = psi_per_feature(refs, rows)
+        table = Table(title=f"PSI vs {model_id} version {entry.version} training "
+                            f"({len(rows)} rows, threshold {settings.drift_threshold:g})")
+        table.add_column("feature")
+        table.add_column("PSI")
+        for name, value in values.items():
+            table.add_row(name, f"{value:.4f}", style="red" if value > settings.drift_threshold
+                          else None)
+        console.print(table)
+        event = drift_anomaly(plant, values, settings.drift_threshold,
+                              ModelRef(model_id=model_id, version=entry.version,
+                                       sha256=entry.metadata["sha256"]), window_end=until_at)
+        if event is not None and publish_alert:
+            asyncio.run(publish(settings.kafka, Topics(settings.topic_prefix), [event]))
+            console.print(f"drift alert published ({event.anomaly_id})")
+    except BiogasError as exc:
+        raise _fail(str(exc)) from None
+    if event is not None:
+        raise typer.Exit(1)
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """Registered models and versions."""
+    settings = _settings()
+    registry = LocalRegistry(settings.registry_dir)
+    table = Table(title=f"registry {settings.registry_dir}")
+    for col in ("model", "version", "rows", "parity", "signed", "created"):
+        table.add_column(col)
+    for model_id in registry.models():
+        for v in registry.versions(model_id):
+            m = registry.get(model_id, v).metadata
+            table.add_row(model_id, v, str(m["rows"]["train"]),
+                          "ok" if m["metrics"]["parity"]["passed"] else "failed",
+                          m.get("key_id", "-"), m["created_at"][:19])
+    console.print(table)
