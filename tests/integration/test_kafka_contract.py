@@ -111,8 +111,13 @@ async def test_transactional_produce_then_commit(
     finally:
         await producer.stop()
     async with consumer(stack, group_id, spec.name, isolation_level="read_committed") as cons:
-        # The offset committed inside the transaction (1) is where this group resumes.
-        assert await cons.committed(TopicPartition(spec.name, 0)) == 1
+        # The offset committed inside the transaction (1) is where this group resumes. The
+        # coordinator writes the commit markers after EndTxn returns, so wait for it.
+        async def offset_committed() -> bool:
+            return await cons.committed(TopicPartition(spec.name, 0)) == 1
+
+        await eventually_async(offset_committed, timeout=30,
+                               what="the transaction's offset commit to become visible")
     async with consumer(stack, f"{group_id}-all", spec.name,
                         isolation_level="read_committed") as cons:
         raw = await drain(cons, len(events) + 1)
