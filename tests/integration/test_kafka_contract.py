@@ -114,7 +114,7 @@ async def test_transactional_produce_then_commit(
         # The offset committed inside the transaction (1) is where this group resumes. The
         # coordinator writes the commit markers after EndTxn returns, so wait for it.
         async def offset_committed() -> bool:
-            return await cons.committed(TopicPartition(spec.name, 0)) == 1
+            return bool(await cons.committed(TopicPartition(spec.name, 0)) == 1)
 
         await eventually_async(offset_committed, timeout=30,
                                what="the transaction's offset commit to become visible")
