@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +84,9 @@ class Journal:
         self._seq = 0
         self._conn: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
+        # Serialises the SQLite calls themselves: a coroutine cancelled while its call runs in
+        # a worker thread releases the asyncio lock, but never this one.
+        self._db_lock = threading.RLock()
         self._pending: list[_Pending] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -178,6 +182,10 @@ class Journal:
                 return
 
     def _insert_sync(self, batch: list[_Pending]) -> None:
+        with self._db_lock:
+            return self._insert_sync_unlocked(batch)
+
+    def _insert_sync_unlocked(self, batch: list[_Pending]) -> None:
         conn = self._connection()
         rows = [(s, k, v, n, c) for s, k, v, n, c, _ in batch]
         try:
@@ -209,6 +217,10 @@ class Journal:
             self._count_dropped(dropped, "drop_oldest")
 
     def _drop_oldest_sync(self) -> int:
+        with self._db_lock:
+            return self._drop_oldest_sync_unlocked()
+
+    def _drop_oldest_sync_unlocked(self) -> int:
         """Delete the oldest events until the journal is under 90 % of its size bound and
         holds nothing older than its age bound."""
         conn = self._connection()
@@ -224,6 +236,10 @@ class Journal:
         return self._delete_sync(int(last_id), dropped=True)
 
     def _delete_sync(self, through_id: int, *, dropped: bool = False) -> int:
+        with self._db_lock:
+            return self._delete_sync_unlocked(through_id, dropped=dropped)
+
+    def _delete_sync_unlocked(self, through_id: int, *, dropped: bool = False) -> int:
         conn = self._connection()
         try:
             conn.execute("BEGIN")
@@ -259,6 +275,10 @@ class Journal:
             return await asyncio.to_thread(self._read_sync, after_id, limit)
 
     def _read_sync(self, after_id: int, limit: int) -> list[JournalRow]:
+        with self._db_lock:
+            return self._read_sync_unlocked(after_id, limit)
+
+    def _read_sync_unlocked(self, after_id: int, limit: int) -> list[JournalRow]:
         try:
             rows = self._connection().execute(
                 "SELECT id, stream, key, value, readings, created FROM events WHERE id > ? "
@@ -309,6 +329,10 @@ class Journal:
             await self._writer
             self._writer = None
         async with self._lock:
+            await asyncio.to_thread(self._close_sync)
+
+    def _close_sync(self) -> None:
+        with self._db_lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
