@@ -116,7 +116,7 @@ async def test_kill_mid_stream_loses_no_state_and_duplicates_no_alert(
             await produce(stack, topics, scans[1100:])
             worker = Worker(env, tmp_path / "worker.log").start()
             await c.wait_for(lambda c: covers(c, expected) and last_seq(c) >= 1640, worker,
-                             timeout=90, what="the rest after the restart")
+                             timeout=240, what="the rest after the restart")
             anomalies = c.of(AnomalyDetected)
             # The restored state gives exactly the anomalies of an uninterrupted run: a lost
             # window, threshold or warm-up would change them, a lost or doubly applied scan too.
