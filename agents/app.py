@@ -84,6 +84,7 @@ def create_app(settings: AgentsSettings) -> faust.App:
         topic_replication_factor=1, web_enabled=False, producer_acks=-1,
         consumer_auto_offset_reset="earliest", datadir=str(settings.data_dir),
         table_standby_replicas=0, broker_commit_interval=1.0,
+        producer_linger=settings.producer_linger_s,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3))
     faust_topics = {spec.name: app.topic(spec.name, partitions=spec.partitions,

@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import attrgetter, is_
 
 import numpy as np
 
@@ -29,8 +31,9 @@ from agents.features.reading import (
     ReadingFeatures,
     compute,
     numeric,
-    published,
+    published_all,
 )
+from agents.features.windows import F64, BoolArray
 from agents.stream_state import DetectionConfig, StreamState
 from streams.events import (
     AnomalyDetected,
@@ -70,14 +73,22 @@ class ModelSlot:
     def __init__(self, *detectors: OnnxDetector) -> None:
         self.detectors: dict[tuple[str | None, str], OnnxDetector] = {
             (None, d.name): d for d in detectors}
+        self._by_plant: dict[str, list[OnnxDetector]] = {}
 
     def install(self, plant_id: str | None, detector: OnnxDetector) -> OnnxDetector | None:
         """Swap in a model (its ``name`` is the model id); returns the one it replaces."""
         previous = self.detectors.get((plant_id, detector.name))
         self.detectors[(plant_id, detector.name)] = detector
+        self._by_plant.clear()
         return previous
 
     def for_plant(self, plant_id: str) -> list[OnnxDetector]:
+        found = self._by_plant.get(plant_id)
+        if found is None:
+            found = self._by_plant[plant_id] = self._choose(plant_id)
+        return found
+
+    def _choose(self, plant_id: str) -> list[OnnxDetector]:
         chosen: dict[str, OnnxDetector] = {}
         for (scope, model_id), det in self.detectors.items():
             if scope is None:
@@ -134,12 +145,7 @@ class ScanProcessor:
         now = self.clock()
         retrospective = (now.timestamp() - ts > self.late_after_s
                          or state.windows.watermark - ts > self.late_after_s)
-        n = len(scan.readings)
-        tags: list[str] = [""] * n
-        values = np.empty(n, dtype=np.float64)
-        good = np.empty(n, dtype=np.bool_)
-        for i, r in enumerate(scan.readings):
-            tags[i], values[i], good[i] = r.tag, numeric(r.value), r.quality is Quality.GOOD
+        tags, values, good = _columns(scan)
         windows = state.windows
         step = windows.update(ts, windows.slots(tags), values, good)
         feats = compute(windows, ts, step)
@@ -151,31 +157,33 @@ class ScanProcessor:
         out = ScanOutcome()
         if ts >= state.next_emit_ts:
             state.next_emit_ts = (ts // self.features_every_s + 1) * self.features_every_s
-            out.features = self._features(scan, state, feats, plant)
+            out.features = self._features(scan, tags, state, feats, plant)
         if verdict.anomalous.any():
             out.anomalies.append(self._anomaly(scan, tags, feats, verdict, models, now,
                                                retrospective))
         return out
 
-    def _features(self, scan: ScanRecorded, state: StreamState, feats: ReadingFeatures,
-                  plant: PlantFeatures) -> list[FeaturesComputed]:
+    def _features(self, scan: ScanRecorded, tags: list[str], state: StreamState,
+                  feats: ReadingFeatures, plant: PlantFeatures) -> list[FeaturesComputed]:
+        # Every field below comes from the validated scan or is a finite float under a fixed
+        # feature name, so the events are built without validating them again.
         base = f"{stream_key(scan)}|{scan.edge_boot_id}|{scan.seq}"
-        events = []
-        for i, reading in enumerate(scan.readings):
-            values = published(state.windows, feats, i)
-            if values:
-                events.append(FeaturesComputed(
-                    event_id=uuid.uuid5(NAMESPACE, f"features|{base}|{reading.tag}"),
-                    plant_id=scan.plant_id, tag=reading.tag, window_s=self.features_every_s,
-                    event_time=scan.source_ts, features=values, source_seq=scan.seq,
-                    edge_boot_id=scan.edge_boot_id))
+
+        def make(event_id: uuid.UUID, tag: str | None,
+                 features: dict[str, float]) -> FeaturesComputed:
+            return FeaturesComputed.model_construct(
+                event_id=event_id, plant_id=scan.plant_id, tag=tag,
+                window_s=self.features_every_s, event_time=scan.source_ts, features=features,
+                source_seq=scan.seq, edge_boot_id=scan.edge_boot_id)
+
+        events = [
+            make(uuid.uuid5(NAMESPACE, f"features|{base}|{tag}"), tag, values)
+            for tag, values in zip(tags, published_all(state.windows, feats), strict=True)
+            if values]
         plant_values = plant.features()
         if plant_values:
-            events.append(FeaturesComputed(
-                event_id=uuid.uuid5(NAMESPACE, f"plant-features|{base}"),
-                plant_id=scan.plant_id, tag=None, window_s=self.features_every_s,
-                event_time=scan.source_ts, features=plant_values, source_seq=scan.seq,
-                edge_boot_id=scan.edge_boot_id))
+            events.append(make(uuid.uuid5(NAMESPACE, f"plant-features|{base}"), None,
+                               plant_values))
         return events
 
     def _anomaly(self, scan: ScanRecorded, tags: list[str], feats: ReadingFeatures,
@@ -200,6 +208,23 @@ class ScanProcessor:
             top_features=tuple(_contributions(tags, feats, verdict, order)),
             model=None if used is None else used.ref,
             retrospective=retrospective)
+
+
+_TAG, _VALUE, _QUALITY = attrgetter("tag"), attrgetter("value"), attrgetter("quality")
+
+
+def _columns(scan: ScanRecorded) -> tuple[list[str], F64, BoolArray]:
+    """Tags, values (:func:`numeric`) and good-quality flags of the scan's readings."""
+    readings = scan.readings
+    n = len(readings)
+    raw = list(map(_VALUE, readings))
+    if set(map(type, raw)) == {float}:
+        values = np.array(raw, dtype=np.float64)
+    else:
+        values = np.fromiter(map(numeric, raw), dtype=np.float64, count=n)
+    good = np.fromiter(map(is_, map(_QUALITY, readings), repeat(Quality.GOOD, n)),
+                       dtype=np.bool_, count=n)
+    return list(map(_TAG, readings)), values, good
 
 
 _RULE_FEATURE = {"rule.range": "value", "rule.rate": "slope_per_s_1m",

@@ -22,6 +22,9 @@ class AgentsSettings(BaseSettings):
                            description="Faust's data directory.")
     batch_max: int = Field(default=500, ge=1, description="Scans processed per batch at most.")
     batch_within_s: float = Field(default=0.2, gt=0, description="Longest wait to fill a batch.")
+    producer_linger_s: float = Field(
+        default=0.005, ge=0, description="How long the producer gathers outputs into one "
+        "request (a batch's outputs are still awaited before its snapshot and commit).")
     features_every_s: int = Field(default=60, ge=1,
                                   description="Event-time period of FeaturesComputed per tag.")
     warmup_samples: int = Field(default=300, ge=1,

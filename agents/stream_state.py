@@ -59,6 +59,8 @@ class StreamState:
                                                 capacity=1)
         self.hst = HalfSpaceTreesDetector(n_trees=config.hst_trees, height=config.hst_height,
                                           window_size=config.hst_window)
+        #: windows column of each HST feature (built with the trees)
+        self._hst_cols: npt.NDArray[np.int64] | None = None
         self.boot_id: str | None = None
         self.seq = -1
         self.next_emit_ts = float("-inf")
@@ -75,39 +77,47 @@ class StreamState:
         self.boot_id, self.seq = boot_id, seq
 
     def _stat(self, name: str, feats: ReadingFeatures, score: npt.NDArray[np.float64],
-              warm: npt.NDArray[np.bool_]) -> DetectorResult:
-        thr = self.thresholds[name]
+              eligible: npt.NDArray[np.bool_]) -> DetectorResult:
         idx = feats.step.idx
-        threshold, thr_warm = thr.evaluate(idx)
-        voted = warm & thr_warm & feats.step.valid & (score > threshold)
-        learn = feats.step.valid & warm & ~voted  # a threshold must not learn its anomalies
-        thr.observe(idx[learn], score[learn], threshold[learn])
+        threshold, voted = self.thresholds[name].decide(idx, score, eligible,
+                                                        self.windows.selector(idx))
         return DetectorResult(name=name, score=score, threshold=threshold, voted=voted)
 
     def _hst(self, feats: ReadingFeatures, warm: npt.NDArray[np.bool_]) -> DetectorResult:
         n = feats.step.idx.shape[0]
         valid = feats.step.valid
-        tags = self.windows.tags
-        sample = dict(zip([tags[i] for i in feats.step.idx[valid]],
-                          squash(feats.z_value[valid]).tolist(), strict=True))
+        hst = self.hst
+        cols = feats.step.idx[valid]
         score = 0.0
-        col = np.zeros(1, dtype=np.int64)
-        threshold = float(self.hst_threshold.thresholds(col)[0])
-        ready = self.hst.learned >= self.hst.params["window_size"] and bool(sample)
-        if ready:
-            score = self.hst.score_one(sample)
-        if sample:
-            self.hst.learn_one(sample)
+        threshold = self.hst_threshold.threshold_one(0)
+        has_sample = cols.size > 0
+        ready = hst.learned >= hst.window_size and has_sample
+        if has_sample:
+            if hst.features is None:
+                tags = self.windows.tags
+                hst.build([tags[i] for i in cols])
+            if self._hst_cols is None:
+                index = self.windows.index
+                self._hst_cols = np.array([index[f] for f in hst.features or []],
+                                          dtype=np.int64)
+            by_col = np.empty(len(self.windows.tags))
+            by_col.fill(np.nan)
+            by_col[cols] = squash(feats.z_value[valid])
+            score = hst.score_learn(by_col[self._hst_cols], score=ready)
         voted = np.zeros(n, dtype=np.bool_)
         if ready:
-            if score > threshold and bool(self.hst_threshold.warm(col)[0]):
+            any_voted = False
+            if score > threshold and self.hst_threshold.warm_one(0):
                 absz = np.where(valid & warm, np.abs(feats.z_value), 0.0)
                 top = np.argsort(-absz)[:HST_TOP_TAGS]
                 voted[top[absz[top] >= HST_MIN_Z]] = True
-            if bool(warm.any()) and not voted.any():
-                self.hst_threshold.observe(col, np.array([score]), np.array([threshold]))
-        return DetectorResult(name="hst", score=np.full(n, score),
-                              threshold=np.full(n, threshold), voted=voted)
+                any_voted = bool(voted.any())
+            if np.count_nonzero(warm) and not any_voted:
+                self.hst_threshold.observe_one(0, score, threshold)
+        scores, thresholds = np.empty(n), np.empty(n)
+        scores.fill(score)
+        thresholds.fill(threshold)
+        return DetectorResult(name="hst", score=scores, threshold=thresholds, voted=voted)
 
     def detect(self, feats: ReadingFeatures, models: list[OnnxDetector]) -> Verdict:
         """Score, threshold and vote the readings of the scan just added to the windows."""
@@ -115,14 +125,16 @@ class StreamState:
         idx = step.idx
         self.rulebook.extend(self.windows.tags)
         warm = self.windows.n_seen[idx] >= self.config.warmup
-        results = [self._stat("zscore", feats, _ZSCORE.score_rows(feats.model_x), warm)]
+        eligible = warm & step.valid  # a cold or invalid reading neither votes nor is learnt
+        results = [self._stat("zscore", feats, _ZSCORE.score_rows(feats.model_x), eligible)]
         for model in models:
             sha = model.ref.sha256 if model.ref is not None else None
             if model.name not in self.model_sha or sha != self.model_sha[model.name]:
                 # a new model (or version) scores differently: its thresholds learn anew
                 self.thresholds[model.name] = self._new_thresholds()
                 self.model_sha[model.name] = sha
-            results.append(self._stat(model.name, feats, model.score_rows(feats.model_x), warm))
+            results.append(self._stat(model.name, feats, model.score_rows(feats.model_x),
+                                      eligible))
         results.append(self._hst(feats, warm))
         short = 0
         enough = feats.agg.samples[short] >= MIN_SHORT_SAMPLES

@@ -11,6 +11,7 @@ anomaly (a drift) cannot drag its own threshold up ahead of it. A tag is warm on
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,8 @@ class QuantileThresholds:
         self.inc: F64 = np.ones(capacity)
         self.cached_q: F64 = np.full(capacity, np.nan)
         self.age: F64 = np.zeros(capacity)
+        # the target (before the rate limit) of each cached quantile
+        self._target: F64 = np.full(capacity, np.nan)
 
     def _fit(self, n: int) -> None:
         if n > self.hist.shape[0]:
@@ -51,6 +54,17 @@ class QuantileThresholds:
             self.inc = np.concatenate([self.inc, np.ones(extra)])
             self.cached_q = np.concatenate([self.cached_q, np.full(extra, np.nan)])
             self.age = np.concatenate([self.age, np.zeros(extra)])
+            self._target = np.concatenate([self._target, np.full(extra, np.nan)])
+
+    def _target_of(self, q: F64) -> F64:
+        out: F64 = np.maximum(q + self.margin * (1.0 - q), self.floor)
+        return out
+
+    def _refresh(self, cols: I64) -> None:
+        q = self._exact_quantiles(cols)
+        self.cached_q[cols] = q
+        self._target[cols] = self._target_of(q)
+        self.age[cols] = 0.0
 
     def _exact_quantiles(self, idx: I64) -> F64:
         cum = np.cumsum(self.hist[idx], axis=1)
@@ -65,26 +79,53 @@ class QuantileThresholds:
         self._fit(int(idx.max()) + 1 if idx.size else 0)
         stale = np.isnan(self.cached_q[idx]) | (self.age[idx] >= self.REFRESH)
         if stale.any():
-            cols = idx[stale]
-            self.cached_q[cols] = self._exact_quantiles(cols)
-            self.age[cols] = 0.0
+            self._refresh(idx[stale])
         out: F64 = self.cached_q[idx]
         return out
 
     def thresholds(self, idx: I64, quantiles: F64 | None = None) -> F64:
         """Current threshold per tag column."""
         q = self.quantiles(idx) if quantiles is None else quantiles
-        target = np.maximum(q + self.margin * (1.0 - q), self.floor)
+        target = self._target_of(q)
         level = self.level[idx]
         limited = (level > 0) & (self.seen[idx] >= self.warmup)
         out: F64 = np.where(limited, np.minimum(target, level + self.max_rise), target)
         return out
 
-    def evaluate(self, idx: I64) -> tuple[F64, npt.NDArray[np.bool_]]:
-        """Thresholds and warm flags of the columns in ``idx`` in one pass."""
-        threshold = self.thresholds(idx, self.quantiles(idx))
-        warm: npt.NDArray[np.bool_] = self.seen[idx] >= self.warmup
+    def evaluate(self, idx: I64, sel: slice | I64 | None = None
+                 ) -> tuple[F64, npt.NDArray[np.bool_]]:
+        """Thresholds and warm flags of the columns in ``idx`` in one pass; ``sel`` selects the
+        same columns (a slice when they are contiguous)."""
+        if sel is None:
+            sel = idx
+        self._fit(sel.stop if isinstance(sel, slice) else int(idx.max()) + 1 if idx.size else 0)
+        stale = self.age[sel] >= self.REFRESH
+        stale |= np.isnan(self.cached_q[sel])
+        if np.count_nonzero(stale):
+            self._refresh(idx[stale])
+        target = self._target[sel]
+        level = self.level[sel]
+        warm: npt.NDArray[np.bool_] = self.seen[sel] >= self.warmup
+        threshold: F64 = np.where((level > 0) & warm,
+                                  np.minimum(target, level + self.max_rise), target)
         return threshold, warm
+
+    def decide(self, idx: I64, scores: F64, eligible: npt.NDArray[np.bool_],
+               sel: slice | I64 | None = None) -> tuple[F64, npt.NDArray[np.bool_]]:
+        """Thresholds of the columns in ``idx`` and which ``eligible`` scores exceed them (on
+        warm columns); the other eligible scores are learnt (a threshold must not learn its
+        anomalies). Columns in ``idx`` are distinct; ``sel`` as in :meth:`evaluate`."""
+        threshold, warm = self.evaluate(idx, sel)
+        voted = eligible & warm
+        voted &= scores > threshold
+        learn = eligible & ~voted
+        n_learn = np.count_nonzero(learn)
+        if n_learn == idx.shape[0]:
+            self._learn(idx, idx if sel is None else sel, scores, threshold)
+        elif n_learn:
+            cols = idx[learn]
+            self._learn(cols, cols, scores[learn], threshold[learn])
+        return threshold, voted
 
     def warm(self, idx: I64) -> npt.NDArray[np.bool_]:
         self._fit(int(idx.max()) + 1 if idx.size else 0)
@@ -97,18 +138,55 @@ class QuantileThresholds:
         if idx.size == 0:
             return
         self._fit(int(idx.max()) + 1)
-        self.level[idx] = self.thresholds(idx) if thresholds is None else thresholds
-        b = np.clip((scores * self.bins).astype(np.int64), 0, self.bins - 1)
-        inc = self.inc[idx] / self.decay
-        self.inc[idx] = inc
+        self._learn(idx, idx, scores,
+                    self.thresholds(idx) if thresholds is None else thresholds)
+
+    def _learn(self, idx: I64, sel: slice | I64, scores: F64, thresholds: F64) -> None:
+        self.level[sel] = thresholds
+        b = (scores * self.bins).astype(np.int64)
+        np.maximum(b, 0, out=b)
+        np.minimum(b, self.bins - 1, out=b)
+        inc = self.inc[sel] / self.decay
+        self.inc[sel] = inc
         self.hist[idx, b] += inc
-        self.seen[idx] += 1.0
-        self.age[idx] += 1.0
+        self.seen[sel] += 1.0
+        self.age[sel] += 1.0
         big = inc > 1e12
-        if big.any():
+        if np.count_nonzero(big):
             cols = idx[big]
             self.hist[cols] /= self.inc[cols][:, None]
             self.inc[cols] = 1.0
+
+    def threshold_one(self, col: int) -> float:
+        """``thresholds`` of one column, as a float."""
+        self._fit(col + 1)
+        q = float(self.cached_q[col])
+        if math.isnan(q) or self.age[col] >= self.REFRESH:
+            self._refresh(np.array([col]))
+            q = float(self.cached_q[col])
+        target = max(q + self.margin * (1.0 - q), self.floor)
+        level = float(self.level[col])
+        if level > 0 and self.seen[col] >= self.warmup:
+            return min(target, level + self.max_rise)
+        return target
+
+    def warm_one(self, col: int) -> bool:
+        self._fit(col + 1)
+        return bool(self.seen[col] >= self.warmup)
+
+    def observe_one(self, col: int, score: float, threshold: float) -> None:
+        """``observe`` of one score of one column with the threshold just used."""
+        self._fit(col + 1)
+        self.level[col] = threshold
+        b = min(max(int(score * self.bins), 0), self.bins - 1)
+        inc = float(self.inc[col]) / self.decay
+        self.inc[col] = inc
+        self.hist[col, b] += inc
+        self.seen[col] += 1.0
+        self.age[col] += 1.0
+        if inc > 1e12:
+            self.hist[col] /= self.inc[col]
+            self.inc[col] = 1.0
 
     def to_arrays(self, prefix: str) -> dict[str, npt.NDArray[Any]]:
         return {f"{prefix}.{name}": getattr(self, name) for name in self.ARRAYS}
@@ -116,3 +194,4 @@ class QuantileThresholds:
     def load_arrays(self, prefix: str, arrays: dict[str, npt.NDArray[Any]]) -> None:
         for name in self.ARRAYS:
             setattr(self, name, arrays[f"{prefix}.{name}"].copy())
+        self._target = self._target_of(self.cached_q)

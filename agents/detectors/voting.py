@@ -36,9 +36,10 @@ class DetectorResult:
 
     @classmethod
     def rule(cls, name: str, violated: BoolArray) -> DetectorResult:
-        n = violated.shape[0]
-        return cls(name=name, score=violated.astype(np.float64) * RULE_SCORE,
-                   threshold=np.full(n, RULE_THRESHOLD), voted=violated, is_rule=True)
+        threshold = np.empty(violated.shape[0])
+        threshold.fill(RULE_THRESHOLD)
+        return cls(name=name, score=violated.astype(np.float64) * RULE_SCORE, threshold=threshold,
+                   voted=violated, is_rule=True)
 
 
 @dataclass(frozen=True)
@@ -55,18 +56,21 @@ def vote(results: list[DetectorResult], min_votes: int, strong: float = 0.5) -> 
     if not results:
         empty = np.zeros(0, dtype=np.bool_)
         return Verdict(anomalous=empty, strength=np.zeros(0), results=())
-    score = np.stack([r.score for r in results])
-    threshold = np.stack([r.threshold for r in results])
-    voted = np.stack([r.voted for r in results])
+    score = np.array([r.score for r in results])
+    threshold = np.array([r.threshold for r in results])
+    voted = np.array([r.voted for r in results])
     is_rule = np.array([r.is_rule for r in results])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(threshold > 0, score / threshold, 0.0)
-    strength = np.where(voted, ratio, 0.0).max(axis=0)
-    rule_hit = voted[is_rule].any(axis=0)
-    stat_voted = voted[~is_rule]
-    alone = (stat_voted & (score[~is_rule] >= threshold[~is_rule]
-                           + strong * (1.0 - threshold[~is_rule]))).any(axis=0)
-    needed = max(1, min(min_votes, int((~is_rule).sum())))
-    anomalous = rule_hit | alone | (stat_voted.sum(axis=0) >= needed)
-    return Verdict(anomalous=anomalous, strength=np.where(anomalous, strength, 0.0),
-                   results=tuple(results))
+    ratio = np.zeros(score.shape)
+    np.divide(score, threshold, out=ratio, where=threshold > 0)
+    ratio[~voted] = 0.0
+    strength = ratio.max(axis=0)
+    stat = ~is_rule
+    stat_voted = voted[stat]
+    stat_threshold = threshold[stat]
+    alone = stat_voted & (score[stat] >= stat_threshold + strong * (1.0 - stat_threshold))
+    needed = max(1, min(min_votes, stat_voted.shape[0]))
+    anomalous = np.logical_or.reduce(voted[is_rule], axis=0)
+    anomalous |= np.logical_or.reduce(alone, axis=0)
+    anomalous |= np.add.reduce(stat_voted, axis=0) >= needed
+    strength[~anomalous] = 0.0
+    return Verdict(anomalous=anomalous, strength=strength, results=tuple(results))

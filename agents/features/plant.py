@@ -51,11 +51,18 @@ class PlantFeatures:
         self.rates: dict[str, float] = {}
         self.temps: deque[float] = deque(maxlen=TEMP_HISTORY)
         self.fos_tac: deque[tuple[float, float]] = deque(maxlen=LAB_HISTORY)
+        # the readings of the last tag list that have a role: (position, role)
+        self._last_tags: list[str] | None = None
+        self._with_role: list[tuple[int, str]] = []
 
     def add_scan(self, ts: float, tags: list[str], values: F64, good: BoolArray) -> None:
-        for tag, value, ok in zip(tags, values.tolist(), good.tolist(), strict=True):
-            role = self.by_tag.get(tag)
-            if role is None or not ok or not math.isfinite(value):
+        if tags != self._last_tags:
+            self._last_tags = list(tags)
+            self._with_role = [(i, role) for i, role in enumerate(map(self.by_tag.get, tags))
+                               if role is not None]
+        for i, role in self._with_role:
+            value = float(values[i])
+            if not good[i] or not math.isfinite(value):
                 continue
             self.latest[role] = (ts, value)
             if role in ("feed_total_kg", "holder_fill"):

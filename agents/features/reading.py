@@ -7,6 +7,7 @@ stream, exactly as the agent does online.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,45 +52,60 @@ def compute(windows: TagWindows, ts: float, step: Step) -> ReadingFeatures:
     agg = windows.aggregates(idx)
     noise = step.noise_before  # not yet moved by this sample: a spike must not hide itself
     mean_l, std_l = agg.mean[_LONG], agg.std[_LONG]
-    eps = 1e-6 * (_finite(np.abs(mean_l)) + 1.0)
+    # |mean| with NaN as 0 (fmax ignores NaN)
+    eps = 1e-6 * (np.fmax(np.abs(mean_l), 0.0) + 1.0)
     scale = np.fmax(np.fmax(std_l, noise), eps)
-    value = step.value
+    n = idx.shape[0]
+    x = np.empty((len(MODEL_FEATURES), n))
     with np.errstate(invalid="ignore", divide="ignore"):
-        z_value = np.where(step.valid, (value - mean_l) / scale, 0.0)
-        z_short = (agg.mean[_SHORT] - mean_l) / scale
-        log_ratio = np.log((agg.std[_SHORT] + eps) / (std_l + eps))
-        jump = step.jump / np.fmax(step.noise_before, eps)
-        drift = agg.slope_per_s[_MID] * windows.windows_s[_MID] / np.fmax(noise, eps)
-    x = np.stack([z_value, z_short, log_ratio, jump, drift, agg.bad_share[_MID]], axis=1)
-    x = np.clip(_finite(x), -CLIP, CLIP)
+        z = np.divide(step.value - mean_l, scale, out=x[0])
+        if np.count_nonzero(step.valid) != n:
+            x[0] = np.where(step.valid, z, 0.0)
+        np.divide(agg.mean[_SHORT] - mean_l, scale, out=x[1])
+        np.log((agg.std[_SHORT] + eps) / (std_l + eps), out=x[2])
+        np.divide(step.jump, np.fmax(step.noise_before, eps), out=x[3])
+        np.divide(agg.slope_per_s[_MID] * windows.windows_s[_MID], np.fmax(noise, eps),
+                  out=x[4])
+    x[5] = agg.bad_share[_MID]
+    x[np.isnan(x)] = 0.0
+    np.maximum(x, -CLIP, out=x)
+    np.minimum(x, CLIP, out=x)
     return ReadingFeatures(
         step=step, agg=agg, since_change_s=windows.since_change_s(ts, idx),
-        ewma=windows.ewma[idx], z_value=x[:, 0].copy(), model_x=x, scale=scale)
+        ewma=windows.ewma[idx], z_value=x[0].copy(), model_x=np.ascontiguousarray(x.T),
+        scale=scale)
 
 
 def published(windows: TagWindows, feats: ReadingFeatures, i: int) -> dict[str, float]:
     """The features of reading ``i`` as published in ``FeaturesComputed`` (finite values only)."""
-    out: dict[str, float] = {}
-    agg = windows.aggregates(feats.step.idx[i:i + 1], extremes=True)
+    return published_all(windows, feats)[i]
+
+
+def published_all(windows: TagWindows, feats: ReadingFeatures) -> list[dict[str, float]]:
+    """:func:`published` for every reading of the scan, in scan order."""
+    agg = windows.aggregates(feats.step.idx, extremes=True)
+    per_window = []
     for w, seconds in enumerate(windows.windows_s):
         label = _window_label(seconds)
-        if agg.count[w, 0] <= 0:
-            continue
-        out[f"mean_{label}"] = float(agg.mean[w, 0])
-        out[f"std_{label}"] = float(agg.std[w, 0])
-        out[f"min_{label}"] = float(agg.minimum[w, 0])
-        out[f"max_{label}"] = float(agg.maximum[w, 0])
-        out[f"slope_per_h_{label}"] = float(agg.slope_per_s[w, 0] * 3600.0)
-        out[f"bad_share_{label}"] = float(agg.bad_share[w, 0])
-    extra = {
-        "ewma": feats.ewma[i], "z": feats.z_value[i],
-        "roc_per_s": feats.step.roc_per_s[i], "since_change_s": feats.since_change_s[i],
-    }
-    for name, value in extra.items():
-        out[name] = float(value)
-    for j, name in enumerate(MODEL_FEATURES):
-        out[f"x_{name}"] = float(feats.model_x[i, j])
-    return {k: v for k, v in out.items() if np.isfinite(v)}
+        names = [f"{stat}_{label}" for stat in ("mean", "std", "min", "max", "slope_per_h",
+                                                 "bad_share")]
+        columns = np.stack([agg.mean[w], agg.std[w], agg.minimum[w], agg.maximum[w],
+                            agg.slope_per_s[w] * 3600.0, agg.bad_share[w]], axis=1)
+        per_window.append((names, (agg.count[w] > 0).tolist(), columns.tolist()))
+    extra_names = ["ewma", "z", "roc_per_s", "since_change_s",
+                   *(f"x_{name}" for name in MODEL_FEATURES)]
+    extra = np.concatenate([np.stack([feats.ewma, feats.z_value, feats.step.roc_per_s,
+                                      feats.since_change_s], axis=1), feats.model_x],
+                           axis=1).tolist()
+    found: list[dict[str, float]] = []
+    for i, row in enumerate(extra):
+        out: dict[str, float] = {}
+        for names, counted, columns in per_window:
+            if counted[i]:
+                out.update(zip(names, columns[i], strict=True))
+        out.update(zip(extra_names, row, strict=True))
+        found.append({k: v for k, v in out.items() if math.isfinite(v)})
+    return found
 
 
 def numeric(value: object) -> float:

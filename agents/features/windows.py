@@ -85,13 +85,19 @@ class TagWindows:
         self.diff_var: F64 = np.full(capacity, np.nan)
         self.n_seen: F64 = np.zeros(capacity)
         self.n_changes: F64 = np.zeros(capacity)
+        self._last_tags: list[str] | None = None
+        self._last_idx: I64 = np.zeros(0, dtype=np.int64)
+        self._last_sel: slice | I64 = self._last_idx
 
     @property
     def capacity(self) -> int:
         return int(self.ref.shape[0])
 
     def slots(self, tags: list[str]) -> I64:
-        """Column of each tag, adding columns for tags not seen before."""
+        """Column of each tag, adding columns for tags not seen before (read-only; the same
+        array as the last call when the tags are the same)."""
+        if tags == self._last_tags:
+            return self._last_idx
         index = self.index
         out = np.empty(len(tags), dtype=np.int64)
         for i, tag in enumerate(tags):
@@ -103,7 +109,13 @@ class TagWindows:
             out[i] = slot
         if len(self.tags) > self.capacity:
             self._grow(max(len(self.tags), 2 * self.capacity))
+        out.flags.writeable = False
+        self._last_tags, self._last_idx, self._last_sel = list(tags), out, as_selector(out)
         return out
+
+    def selector(self, idx: I64) -> slice | I64:
+        """:func:`as_selector` of ``idx``, kept for the columns :meth:`slots` returned last."""
+        return self._last_sel if idx is self._last_idx else as_selector(idx)
 
     def _grow(self, capacity: int) -> None:
         extra = capacity - self.capacity
@@ -127,75 +139,94 @@ class TagWindows:
             self.origin = math.floor(ts / 3600.0) * 3600.0
         t = ts - self.origin
         valid = good & np.isfinite(values)
+        all_valid = np.count_nonzero(valid) == valid.shape[0]
         late = ts < self.watermark
         self.watermark = max(self.watermark, ts)
-        ref = self.ref[idx]
+        sel = self.selector(idx)
+        ref = self.ref[sel]
         fresh = valid & np.isnan(ref)
-        if fresh.any():
+        if np.count_nonzero(fresh):
             self.ref[idx[fresh]] = values[fresh]
-            ref = self.ref[idx]
-        rel = np.where(valid, values - ref, 0.0)
-        self._add_to_buckets(t, idx, valid, rel, good)
-        return self._step(ts, idx, values, valid, late)
+            ref = self.ref[sel]
+        rel = values - ref
+        if not all_valid:
+            rel = np.where(valid, rel, 0.0)
+        self._add_to_buckets(t, idx, sel, valid, all_valid, rel, good)
+        return self._step(ts, idx, sel, values, valid, all_valid, late)
 
-    def _add_to_buckets(self, t: float, idx: I64, valid: BoolArray, rel: F64,
-                        good: BoolArray) -> None:
-        k = np.floor(t / self.width).astype(np.int64)
+    def _add_to_buckets(self, t: float, idx: I64, sel: slice | I64, valid: BoolArray,
+                        all_valid: bool, rel: F64, good: BoolArray) -> None:
         n_b = self.n_buckets
-        ahead = k > self.bucket_no
-        if ahead.any():
-            for w in np.flatnonzero(ahead):
-                last = int(self.bucket_no[w])
-                n_clear = n_b if last < 0 else min(int(k[w]) - last, n_b)
-                cleared = np.arange(int(k[w]) - n_clear + 1, int(k[w]) + 1) % n_b
+        k = [math.floor(t / width) for width in self.width.tolist()]
+        bucket_no = self.bucket_no.tolist()
+        for w, (k_w, last) in enumerate(zip(k, bucket_no, strict=True)):
+            if k_w > last:
+                n_clear = n_b if last < 0 else min(k_w - last, n_b)
+                cleared = np.arange(k_w - n_clear + 1, k_w + 1) % n_b
                 self.acc[:, w, cleared, :] = 0.0
                 self.tot[:, w, :] = self.acc[:, w].sum(axis=1)
                 self.mn[w, cleared, :] = np.inf
                 self.mx[w, cleared, :] = -np.inf
-                self.bucket_no[w] = k[w]
-        live = np.flatnonzero(k > self.bucket_no - n_b)
-        if live.size == 0:
+                self.bucket_no[w] = k_w
+                bucket_no[w] = k_w
+        live = [w for w, (k_w, last) in enumerate(zip(k, bucket_no, strict=True))
+                if k_w > last - n_b]
+        if not live:
             return
-        sel = as_selector(idx)
-        validf = valid.astype(np.float64)
-        contrib = np.stack([validf, rel, rel * rel, validf * t, validf * (t * t), rel * t,
-                            (~good).astype(np.float64), np.ones_like(rel)])
-        masked = np.where(valid, rel, np.nan)
+        contrib = np.empty((N_SUMS, rel.shape[0]))
+        contrib[CNT] = valid
+        contrib[SUM] = rel
+        np.multiply(rel, rel, out=contrib[SUMSQ])
+        np.multiply(contrib[CNT], t, out=contrib[ST])
+        np.multiply(contrib[CNT], t * t, out=contrib[STT])
+        np.multiply(rel, t, out=contrib[STV])
+        contrib[BAD] = ~good
+        contrib[TOT] = 1.0
+        masked = rel if all_valid else np.where(valid, rel, np.nan)
         for w in live:
-            b = int(k[w]) % n_b
+            b = k[w] % n_b
             self.acc[:, w, b, sel] += contrib
             self.mn[w, b, sel] = np.fmin(self.mn[w, b, sel], masked)
             self.mx[w, b, sel] = np.fmax(self.mx[w, b, sel], masked)
-        if live.size == len(self.windows_s):
+        if len(live) == len(self.windows_s):
             self.tot[:, :, sel] += contrib[:, None, :]
         else:
             for w in live:
                 self.tot[:, w, sel] += contrib
 
-    def _step(self, ts: float, idx: I64, values: F64, valid: BoolArray, late: bool) -> Step:
-        prev = self.last_value[idx]
-        dt = ts - self.last_ts[idx]
+    def _step(self, ts: float, idx: I64, sel: slice | I64, values: F64, valid: BoolArray,
+              all_valid: bool, late: bool) -> Step:
+        dt = ts - self.last_ts[sel]
         with np.errstate(divide="ignore", invalid="ignore"):
-            jump = np.where(valid, values - prev, np.nan)
+            jump = values - self.last_value[sel]
+            if not all_valid:
+                jump = np.where(valid, jump, np.nan)
             roc = np.where(dt > 0, jump / dt, np.nan)
-        noise_before = np.sqrt(self.diff_var[idx] / 2.0)
+        noise_before = np.sqrt(self.diff_var[sel] / 2.0)
         step = Step(idx, values, valid, jump, roc, noise_before)
         if late:
             return step
-        upd = idx[valid]
-        v = values[valid]
-        d = jump[valid]
-        moved = upd[~(d == 0.0)]
+        if all_valid:
+            cols, upd, v, d, dt_v = idx, sel, values, jump, dt
+        else:
+            cols = upd = idx[valid]
+            v, d, dt_v = values[valid], jump[valid], dt[valid]
+        moved = cols[d != 0.0]  # NaN counts as a change
         self.changed_ts[moved] = ts
         self.n_changes[moved] += 1.0
         d2 = d * d
         dv = self.diff_var[upd]
-        known = ~np.isnan(d2)
-        self.diff_var[upd] = np.where(np.isnan(dv), d2,
-                                      np.where(known, dv + NOISE_ALPHA * (d2 - dv), dv))
+        moved_var = dv + NOISE_ALPHA * (d2 - dv)
+        if np.isnan(moved_var).any():  # a first difference, or no difference yet
+            known = ~np.isnan(d2)
+            moved_var = np.where(np.isnan(dv), d2, np.where(known, moved_var, dv))
+        self.diff_var[upd] = moved_var
         e = self.ewma[upd]
-        alpha = -np.expm1(-dt[valid] / EWMA_TAU_S)
-        self.ewma[upd] = np.where(np.isnan(e) | np.isnan(alpha), v, e + alpha * (v - e))
+        alpha = -np.expm1(-dt_v / EWMA_TAU_S)
+        ewma = e + alpha * (v - e)
+        if np.isnan(ewma).any():  # a first value, or no earlier timestamp
+            ewma = np.where(np.isnan(e) | np.isnan(alpha), v, ewma)
+        self.ewma[upd] = ewma
         self.last_value[upd] = v
         self.last_ts[upd] = ts
         self.n_seen[upd] += 1.0
@@ -204,7 +235,7 @@ class TagWindows:
     def aggregates(self, idx: I64, *, extremes: bool = False) -> Aggregates:
         """Statistics of every window for the tags in ``idx``; min and max only when asked
         (``extremes``), NaN otherwise."""
-        sel = as_selector(idx)
+        sel = self.selector(idx)
         s = self.tot[:, :, sel]
         cnt = s[CNT]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -220,7 +251,8 @@ class TagWindows:
             minimum = self.mn[:, :, sel].min(axis=1) + ref
             maximum = self.mx[:, :, sel].max(axis=1) + ref
         else:
-            minimum = maximum = np.full_like(cnt, np.nan)
+            minimum = maximum = np.empty_like(cnt)
+            minimum.fill(np.nan)
         return Aggregates(count=cnt, mean=mean_rel + ref, std=np.sqrt(var), minimum=minimum,
                           maximum=maximum, slope_per_s=slope, bad_share=bad_share,
                           samples=s[TOT])
