@@ -2,8 +2,8 @@
 
 1. baseline: consuming the scans topic only (no decoding, no database),
 2. baseline: decoding the same messages only (the event contract's validation),
-3. ``Rebuild``: replay into a new projection version (decode, rollups, latest values, ledger,
-   binary COPY, offsets), then the comparison and the atomic swap.
+3. ``Rebuild``: replay into a new projection version (decoding and rows in worker processes;
+   rollups, latest values, ledger, binary COPY, offsets), then the comparison and the swap.
 
     BIOGAS_KAFKA_BOOTSTRAP_SERVERS=... BIOGAS_DATABASE_URL=... \\
         .venv/bin/python benchmarks/projections_rebuild.py [--readings 1000000] [--tags 20]

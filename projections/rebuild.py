@@ -8,7 +8,11 @@ new live version in its next transaction and carries on from the offsets the reb
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -21,9 +25,10 @@ from rich.table import Table
 
 from projections import versions
 from projections.errors import ProjectionError
+from projections.prepare import Prepared, PreparePool
 from projections.projector import Retrying, projected_topics, raw_messages
 from projections.settings import ProjectorSettings
-from projections.store import Applied, ProjectionStore, RawMessage, Stale, decode_batch
+from projections.store import Applied, ProjectionStore, RawMessage, Stale
 from streams.logsetup import get_logger
 
 log = get_logger("projections.rebuild")
@@ -65,6 +70,22 @@ class RebuildReport:
                       f"queries now read {self.new_version}")
 
 
+@contextmanager
+def fewer_collections(young: int = 50_000) -> Iterator[None]:
+    """Run the cyclic garbage collector rarely and only over new objects: decoding allocates
+    millions of short-lived objects (freed by reference counting), and with the default
+    thresholds the collector would rescan every long-lived object of the process again and
+    again, taking more time than the decoding itself."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(young, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 class Rebuild:
     """One rebuild run; ``run()`` returns the report after the swap."""
 
@@ -84,16 +105,20 @@ class Rebuild:
             client_id=f"{s.kafka.client_id}-rebuild", group_id=None, enable_auto_commit=False,
             auto_offset_reset="earliest", isolation_level="read_committed",
             max_partition_fetch_bytes=8 * 1024 * 1024)
+        pool = PreparePool(s.rebuild_workers)
         try:
+            await pool.start()
             await consumer.start()
-            return await self._replay(consumer)
+            with fewer_collections():
+                return await self._replay(consumer, pool)
         except KafkaError as exc:
             raise ProjectionError(f"Kafka error while rebuilding: {exc!r}") from exc
         finally:
             await consumer.stop()
             await asyncio.to_thread(self._store.close)
+            await pool.close()
 
-    async def _replay(self, consumer: AIOKafkaConsumer) -> RebuildReport:
+    async def _replay(self, consumer: AIOKafkaConsumer, pool: PreparePool) -> RebuildReport:
         store = self._store
         prefix = await self._db(lambda: versions.create_version(store.connection()),
                                 "create version")
@@ -102,7 +127,8 @@ class Rebuild:
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         begin = await consumer.beginning_offsets(tps)
-        pipeline = _Pipeline(prefix, store, self._db)
+        pipeline = _Pipeline(prefix, store, self._db, pool,
+                             ahead=2 * self._settings.rebuild_workers)
         with Progress(TextColumn("rebuild {task.fields[version]}"), BarColumn(),
                       MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                       TimeRemainingColumn(), disable=not self._show_progress) as bar:
@@ -123,10 +149,11 @@ class Rebuild:
                         await pipeline.push(raw_messages(records))
                         bar.update(task, completed=pipeline.messages,
                                    rate=f"{pipeline.readings_per_s():,.0f} readings/s")
-            finally:
                 await pipeline.drain()
-                bar.update(task, completed=pipeline.messages,
-                           rate=f"{pipeline.readings_per_s():,.0f} readings/s")
+            finally:
+                await pipeline.abandon()
+            bar.update(task, completed=pipeline.messages,
+                       rate=f"{pipeline.readings_per_s():,.0f} readings/s")
         return await self._swap(prefix, pipeline.messages, pipeline.readings,
                                 time.monotonic() - pipeline.started)
 
@@ -168,11 +195,16 @@ class Rebuild:
 
 
 class _Pipeline:
-    """Decode batch n+1 (in one thread) while batch n is written (in another): the database
-    server works while Python decodes. Batches are written one at a time, in order."""
+    """Batches are prepared in worker processes, up to ``ahead`` of them at once, while the
+    oldest prepared one is written (in a thread: the database server works meanwhile).
+    Batches are written one at a time, in log order."""
 
-    def __init__(self, prefix: str, store: ProjectionStore, db: Retrying) -> None:
-        self._prefix, self._store, self._db = prefix, store, db
+    def __init__(self, prefix: str, store: ProjectionStore, db: Retrying, pool: PreparePool,
+                 *, ahead: int) -> None:
+        self._prefix, self._store, self._db, self._pool = prefix, store, db, pool
+        self._ahead = ahead
+        self._pending: deque[tuple[list[RawMessage], dict[tuple[str, int], int | None],
+                                   asyncio.Future[Prepared]]] = deque()
         self._writing: asyncio.Task[Applied | Stale] | None = None
         self._next: dict[tuple[str, int], int | None] = {}
         self.messages = self.readings = 0
@@ -184,16 +216,35 @@ class _Pipeline:
     async def push(self, batch: list[RawMessage]) -> None:
         if not batch:
             return
-        decoded = await asyncio.to_thread(decode_batch, batch)
-        await self.drain()
         expected = {tp: self._next.get(tp) for tp in {(m.topic, m.partition) for m in batch}}
         self._next.update({(m.topic, m.partition): m.offset + 1 for m in batch})
-        self._writing = asyncio.create_task(self._db(
-            partial(self._store.apply_decoded, self._prefix, decoded, expected,
-                    must_be_live=False), "apply"))
+        self._pending.append((batch, expected, await self._pool.submit(batch)))
         self.messages += len(batch)
+        while len(self._pending) > self._ahead:
+            await self._write_next()
 
     async def drain(self) -> None:
+        """Write every pushed batch."""
+        while self._pending:
+            await self._write_next()
+        await self._written()
+
+    async def abandon(self) -> None:
+        """Wait for the batch being written; drop the ones not written yet."""
+        for _, _, prepared in self._pending:
+            prepared.cancel()
+        self._pending.clear()
+        await self._written()
+
+    async def _write_next(self) -> None:
+        batch, expected, preparing = self._pending.popleft()
+        prepared = await preparing
+        await self._written()
+        self._writing = asyncio.create_task(self._db(
+            partial(self._store.apply_prepared, self._prefix, prepared, batch, expected,
+                    synchronous_commit=False), "apply"))
+
+    async def _written(self) -> None:
         """Wait for the batch being written."""
         writing, self._writing = self._writing, None
         if writing is None:

@@ -36,6 +36,7 @@ INTERVAL_STEP_MS = 10
 #: Gaps longer than this are outages, not poll intervals.
 MAX_INTERVAL_MS = 3_600_000
 _GOOD = Quality.GOOD.value
+_QUALITY_VALUES = {q: q.value for q in Quality}
 ReadingRow = tuple[int, datetime, float | None, str | None, str]
 AlertEvent = AlertOpened | AlertUpdated | AlertAcknowledged | AlertCommented | AlertCleared
 
@@ -191,8 +192,13 @@ class BatchRows:
         readings, rollups, latest = self.readings, self.rollup_1m, self.latest
         series, sources = self.series, self.tag_sources
         for reading in scan.readings:
-            tag, quality = reading.tag, reading.quality.value
-            number, text = split_value(reading.value)
+            tag, quality, value = reading.tag, _QUALITY_VALUES[reading.quality], reading.value
+            number: float | None
+            text: str | None
+            if type(value) is float:  # the common case of split_value, inlined: hot path
+                number, text = value, None
+            else:
+                number, text = split_value(value)
             key = (plant, tag)
             sid = series.get(key)
             if sid is None:
@@ -201,9 +207,10 @@ class BatchRows:
             elif sources[key] != source:
                 sources[key] = source
             readings.append((sid, time, number, text, quality))
-            acc = rollups.get((plant, tag, minute))
+            bucket = (plant, tag, minute)
+            acc = rollups.get(bucket)
             if acc is None:
-                acc = rollups[(plant, tag, minute)] = Rollup()
+                acc = rollups[bucket] = Rollup()
             acc.add(time, number, quality == _GOOD)
             current = latest.get(key)
             if current is None or order > current.order:

@@ -24,6 +24,8 @@ class ProjectorSettings(BaseSettings):
     topic_prefix: str = Field(default="", description="Name prefix of every topic.")
     batch_max_messages: int = Field(default=5000, ge=1,
                                     description="Most messages written per transaction.")
+    rebuild_workers: int = Field(default=2, ge=1, le=64,
+                                 description="Processes decoding batches during a rebuild.")
     batch_wait_ms: int = Field(default=100, ge=1,
                                description="How long a fetch waits for messages.")
     retry_initial_s: float = Field(default=0.2, gt=0,

@@ -8,53 +8,35 @@ switch) nothing is written and the caller re-seeks to the stored offsets.
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from uuid import UUID
 
 import psycopg
 
 from projections import writers
 from projections.alert_writer import write_alerts
+from projections.batch import (
+    Batch,
+    Decoded,
+    EdgeKey,
+    RawMessage,
+    SeqSet,
+    TopicPartition,
+    decode_batch,
+    edge_keys,
+    route_batch,
+)
 from projections.db import open_connection, translated
 from projections.errors import ProjectionError
-from projections.rows import BatchRows
-from streams.codec import decode
-from streams.errors import ContractError
-from streams.events import (
-    AlertAcknowledged,
-    AlertCleared,
-    AlertCommented,
-    AlertOpened,
-    AlertUpdated,
-    AnomalyDetected,
-    DeviceStatusChanged,
-    EdgeHeartbeat,
-    Event,
-    LabResultRecorded,
-    ScanRecorded,
-    TagsConfigured,
-)
+from projections.prepare import Prepared, rows_given
+from streams.events import ScanRecorded
 from streams.settings import DatabaseSettings
 
-TopicPartition = tuple[str, int]
-EdgeEvent = ScanRecorded | DeviceStatusChanged | EdgeHeartbeat | TagsConfigured
-_ALERTS = (AlertOpened, AlertUpdated, AlertAcknowledged, AlertCommented, AlertCleared)
-
-
-@dataclass(frozen=True, slots=True)
-class RawMessage:
-    """One consumed record, independent of the Kafka client."""
-
-    topic: str
-    partition: int
-    offset: int
-    value: bytes | None
-
-
-Decoded = tuple[RawMessage, Event | str]
+__all__ = ["Applied", "Decoded", "ProjectionStore", "RawMessage", "SeqSet", "Stale",
+           "TopicPartition", "decode_batch"]
+#: Builds a batch's rows once the sequence numbers already received are known.
+RowsFor = Callable[[dict[EdgeKey, list[tuple[int, int]]]], Batch]
 
 
 @dataclass(frozen=True)
@@ -133,26 +115,53 @@ class ProjectionStore:
                       must_be_live: bool) -> Applied | Stale:
         """:meth:`apply` for messages already decoded with :func:`decode_batch`."""
         days = {e.source_ts.date() for _, e in decoded if isinstance(e, ScanRecorded)}
+        tps = sorted({(m.topic, m.partition) for m, _ in decoded})
+        return self._transaction(prefix, tps, expected, days, edge_keys(decoded),
+                                 lambda received: route_batch(decoded, SeqSet(received)),
+                                 must_be_live=must_be_live)
+
+    def apply_prepared(self, prefix: str, prepared: Prepared, messages: Sequence[RawMessage],
+                       expected: dict[TopicPartition, int | None], *,
+                       synchronous_commit: bool = True) -> Applied | Stale:
+        """:meth:`apply` for a batch prepared by :func:`projections.prepare.prepare` (in another
+        process, assuming none of its edge events was received before). If the database has
+        received one of them, ``messages`` are decoded and routed here instead, exactly as
+        :meth:`apply` would. Not for the live version (no live check).
+
+        ``synchronous_commit=False`` lets the commit return before its WAL is flushed: for a
+        version that is rebuilt from scratch anyway if the server crashes meanwhile."""
+        return self._transaction(prefix, sorted(prepared.batch.positions), expected,
+                                 prepared.days, prepared.edge_keys,
+                                 lambda received: rows_given(prepared, messages, received),
+                                 must_be_live=False, synchronous_commit=synchronous_commit)
+
+    def _transaction(self, prefix: str, tps: list[TopicPartition],
+                     expected: dict[TopicPartition, int | None], days: set[date],
+                     keys: list[EdgeKey], rows_for: RowsFor, *, must_be_live: bool,
+                     synchronous_commit: bool = True) -> Applied | Stale:
         missing = {d for d in days if (prefix, d) not in self._partitions}
         with translated():
             conn = self.connection()
             with conn.transaction():
-                outcome = self._apply_locked(conn, prefix, decoded, expected, must_be_live,
-                                             missing)
-        if isinstance(outcome, Applied):
-            self._partitions.update((prefix, d) for d in missing)
-            self._series.update((prefix, sid) for sid in outcome.series)
+                if not synchronous_commit:
+                    conn.execute("SET LOCAL synchronous_commit = off")
+                stale = self._check(conn, prefix, tps, expected, must_be_live)
+                if stale is not None:
+                    return stale
+                writers.ensure_partitions(conn, prefix, missing)
+                batch = rows_for(writers.received_seqs(conn, prefix, keys))
+                outcome = self._write(conn, prefix, batch)
+        self._partitions.update((prefix, d) for d in missing)
+        self._series.update((prefix, sid) for sid in outcome.series)
         return outcome
 
-    def _apply_locked(self, conn: psycopg.Connection, prefix: str,
-                      decoded: list[Decoded],
-                      expected: dict[TopicPartition, int | None],
-                      must_be_live: bool, new_days: set[date]) -> Applied | Stale:
+    def _check(self, conn: psycopg.Connection, prefix: str, tps: list[TopicPartition],
+               expected: dict[TopicPartition, int | None], must_be_live: bool) -> Stale | None:
+        """Lock the batch's stored offsets; Stale unless they are where the consumer read."""
         if must_be_live:
             row = conn.execute("SELECT prefix FROM projection_live FOR SHARE").fetchone()
             if row is None or row[0] != prefix:
                 return Stale(f"live version is {row and row[0]}, not {prefix}")
-        tps = sorted({(m.topic, m.partition) for m, _ in decoded})
         stored = dict(((t, p), o) for t, p, o in conn.execute(
             "SELECT topic, partition, next_offset FROM projection_offsets "
             "WHERE projection = %s AND (topic, partition) IN "
@@ -162,25 +171,17 @@ class ProjectionStore:
             if stored.get(tp) != expected.get(tp, -1):
                 return Stale(f"{tp[0]}[{tp[1]}] is at {stored.get(tp)} in the database, "
                              f"the consumer read from {expected.get(tp)}")
-        writers.ensure_partitions(conn, prefix, new_days)
-        rows = BatchRows()
-        edge_keys = sorted({(e.plant_id, e.edge_boot_id) for _, e in decoded
-                            if isinstance(e, EdgeEvent)})
-        seen = SeqSet(writers.received_seqs(conn, prefix, edge_keys))
-        events = 0
-        positions: dict[TopicPartition, int] = {}
-        for message, event in decoded:
-            positions[(message.topic, message.partition)] = message.offset + 1
-            if isinstance(event, str):
-                rows.rejected.append((message.topic, message.partition, message.offset,
-                                      "ContractError", event, message.value or b""))
-                continue
-            events += 1
-            _route(rows, seen, event)
+        return None
+
+    def _write(self, conn: psycopg.Connection, prefix: str, batch: Batch) -> Applied:
+        rows = batch.rows
         new_series = [(sid, plant, tag) for (plant, tag), sid in rows.series.items()
                       if (prefix, sid) not in self._series]
         writers.insert_series(conn, prefix, new_series)
-        writers.copy_readings(conn, prefix, rows.readings)
+        if batch.readings_copy is None:
+            writers.copy_readings(conn, prefix, rows.readings)
+        else:
+            writers.copy_encoded_readings(conn, prefix, batch.readings_copy)
         writers.upsert_rollups(conn, prefix, "rollup_1m", rows.rollup_1m)
         writers.upsert_rollups(conn, prefix, "rollup_1h", rows.rollup_1h())
         writers.upsert_latest(conn, prefix, rows)
@@ -190,58 +191,6 @@ class ProjectionStore:
         writers.write_tag_catalogue(conn, prefix, rows)
         writers.write_anomalies_and_lab(conn, prefix, rows)
         write_alerts(conn, prefix, rows)
-        writers.write_offsets(conn, prefix, positions)
-        return Applied(positions, events, len(rows.readings),
+        writers.write_offsets(conn, prefix, batch.positions)
+        return Applied(batch.positions, batch.events, batch.readings,
                        frozenset(sid for sid, _, _ in new_series))
-
-
-def decode_batch(messages: Sequence[RawMessage]) -> list[Decoded]:
-    """Each message with its event, or the reason it cannot be projected (no database: may run
-    in another thread while the previous batch is written)."""
-    return [(m, _decode(m)) for m in messages]
-
-
-def _decode(message: RawMessage) -> Event | str:
-    """The event, or why it cannot be projected."""
-    if message.value is None:
-        return "message has no value"
-    try:
-        return decode(message.value)
-    except ContractError as exc:
-        return str(exc)[:4000] or type(exc).__name__
-
-
-def _route(rows: BatchRows, seen: SeqSet, event: Event) -> None:
-    if isinstance(event, EdgeEvent):
-        if seen.add(event.plant_id, event.edge_boot_id, event.seq):
-            rows.add_edge(event)
-        else:
-            rows.add_duplicate(event)
-    elif isinstance(event, AnomalyDetected):
-        rows.anomalies.append(event)
-    elif isinstance(event, _ALERTS):
-        rows.alert_events.append(event)
-    elif isinstance(event, LabResultRecorded):
-        rows.lab_results.append(event)
-
-
-class SeqSet:
-    """Sequence numbers already received per edge boot: stored ranges plus this batch."""
-
-    def __init__(self, ranges: dict[tuple[str, UUID], list[tuple[int, int]]]) -> None:
-        self._ranges = ranges
-        self._lows = {k: [lo for lo, _ in v] for k, v in ranges.items()}
-        self._batch: set[tuple[str, UUID, int]] = set()
-
-    def add(self, plant_id: str, boot: UUID, seq: int) -> bool:
-        """Record ``seq``; False when it was received before (a duplicate)."""
-        key = (plant_id, boot, seq)
-        if key in self._batch:
-            return False
-        lows = self._lows.get((plant_id, boot))
-        if lows:
-            i = bisect.bisect_right(lows, seq) - 1
-            if i >= 0 and seq < self._ranges[(plant_id, boot)][i][1]:
-                return False
-        self._batch.add(key)
-        return True

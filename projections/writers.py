@@ -43,6 +43,15 @@ def copy_readings(conn: psycopg.Connection, prefix: str, rows: list[ReadingRow])
             copy.write_row(row)
 
 
+def copy_encoded_readings(conn: psycopg.Connection, prefix: str, data: bytes) -> None:
+    """Binary COPY of reading rows already encoded as a whole COPY stream
+    (:func:`projections.prepare.encode_readings`)."""
+    cols = ", ".join(READING_COLUMNS)
+    with conn.cursor() as cur, cur.copy(
+            f"COPY {check_prefix(prefix)}_readings ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(data)
+
+
 _ROLLUP_UPSERT = """
 INSERT INTO {table} AS r (plant_id, tag, bucket, sample_count, bad_count, value_count,
                           value_min, value_max, value_sum, last_time, value_last)

@@ -71,6 +71,8 @@ class ScanRecorded(EdgeEvent):
     @field_validator("readings")
     @classmethod
     def _tags_unique(cls, readings: tuple[Reading, ...]) -> tuple[Reading, ...]:
+        if len({r.tag for r in readings}) == len(readings):
+            return readings
         counts = Counter(r.tag for r in readings)
         duplicates = sorted(tag for tag, n in counts.items() if n > 1)
         if duplicates:
