@@ -40,6 +40,7 @@ from agents.stream_state import DetectionConfig
 from streams.codec import decode, encode
 from streams.events import FeaturesComputed, ModelDeployed, ModelRef, Quality, Reading
 from streams.events import ScanRecorded as Scan
+from streams.gc_tuning import tune_for_streaming
 from streams.settings import KafkaSettings
 from streams.topic_admin import delete_topics, ensure_topics
 from streams.topics import Topics
@@ -220,6 +221,7 @@ async def main() -> None:
                                        app_id)
             out.write(f"  faust worker     {readings / t_faust:10,.0f} readings/s "
                       f"({(args.scans - 1) / t_faust:7,.0f} scans/s, {t_faust:.2f} s)\n")
+            tune_for_streaming()  # as the worker does (agents/runner.py)
             t_bare = await bare_side(servers, bare_topics, faust_topics.name("scans"),
                                      args.scans, artifact)
             out.write(f"  bare aiokafka    {readings / t_bare:10,.0f} readings/s "

@@ -30,6 +30,7 @@ from projections.settings import ProjectorSettings
 from projections.store import RawMessage, decode_batch
 from streams.codec import encode
 from streams.events import Quality, Reading, ScanRecorded
+from streams.gc_tuning import tune_for_streaming
 from streams.settings import DatabaseSettings, KafkaSettings
 from streams.topic_admin import delete_topics, ensure_topics
 from streams.topics import Topics
@@ -96,6 +97,7 @@ async def run(args: argparse.Namespace) -> None:
         apply_migrations(database)
         consume_s, messages = await consume_only(kafka, topics.name("scans"),
                                                  topics["scans"].partitions, len(payloads))
+        tune_for_streaming()  # as `biogas projections rebuild` and its workers do
         t0 = time.perf_counter()
         decode_batch(messages)
         decode_s = time.perf_counter() - t0

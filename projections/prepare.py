@@ -12,7 +12,6 @@ again itself (see :meth:`projections.store.ProjectionStore.apply_prepared`).
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import pickle
 import signal
@@ -37,6 +36,7 @@ from projections.batch import (
 from projections.errors import ProjectionError
 from projections.rows import ReadingRow
 from streams.events import ScanRecorded
+from streams.gc_tuning import tune_for_streaming
 
 #: The header of a binary COPY stream (signature, flags, no extension) and its end marker.
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
@@ -120,10 +120,7 @@ def serve() -> None:
     requests, responses = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not corrupt the responses
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it by closing stdin
-    # Decoding allocates many short-lived objects that reference counting frees; the default
-    # collector thresholds would rescan the worker's long-lived objects again and again.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    tune_for_streaming()
     while header := requests.read(_LENGTH_PREFIX.size):
         (size,) = _LENGTH_PREFIX.unpack(header)
         try:

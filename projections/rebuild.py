@@ -8,11 +8,8 @@ new live version in its next transaction and carries on from the offsets the reb
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -29,6 +26,7 @@ from projections.prepare import Prepared, PreparePool
 from projections.projector import Retrying, projected_topics, raw_messages
 from projections.settings import ProjectorSettings
 from projections.store import Applied, ProjectionStore, RawMessage, Stale
+from streams.gc_tuning import fewer_collections
 from streams.logsetup import get_logger
 
 log = get_logger("projections.rebuild")
@@ -68,22 +66,6 @@ class RebuildReport:
         console.print(f"replayed {self.messages} messages, {self.readings} readings in "
                       f"{self.seconds:.1f} s ({self.readings_per_s:,.0f} readings/s); {note}; "
                       f"queries now read {self.new_version}")
-
-
-@contextmanager
-def fewer_collections(young: int = 50_000) -> Iterator[None]:
-    """Run the cyclic garbage collector rarely and only over new objects: decoding allocates
-    millions of short-lived objects (freed by reference counting), and with the default
-    thresholds the collector would rescan every long-lived object of the process again and
-    again, taking more time than the decoding itself."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(young, 20, 20)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
 
 
 class Rebuild:

@@ -9,6 +9,7 @@ import signal
 from projections.projector import Projector
 from projections.rebuild import Rebuild, RebuildReport
 from projections.settings import ProjectorSettings
+from streams.gc_tuning import tune_for_streaming
 from streams.logsetup import configure_logging
 
 
@@ -21,6 +22,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 def run_projector(settings: ProjectorSettings) -> None:
     """Project the log into the live version until SIGTERM/SIGINT."""
     configure_logging(settings.log)
+    tune_for_streaming()
 
     async def main() -> None:
         stop = asyncio.Event()
