@@ -150,7 +150,7 @@ class ScanProcessor:
         step = windows.update(ts, windows.slots(tags), values, good)
         feats = compute(windows, ts, step)
         models = self.model.for_plant(scan.plant_id)
-        verdict = state.detect(feats, models)
+        verdict = state.detect(ts, feats, models)
         plant = self._plant(scan.plant_id)
         plant.add_scan(ts, tags, values, good)
         state.mark_applied(boot, scan.seq)

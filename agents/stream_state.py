@@ -29,6 +29,7 @@ HST_TOP_TAGS = 3
 HST_MIN_Z = 3.0
 #: Samples the short window needs before the rate and quality rules judge it.
 MIN_SHORT_SAMPLES = 10
+PERIOD_SCANS = 16  # scan intervals averaged for the sampling period
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class StreamState:
 
     def __init__(self, config: DetectionConfig, rules: tuple[RuleSpec, ...]) -> None:
         self.config = config
+        #: the stream's sampling period, once PERIOD_SCANS intervals have been seen
+        self.period_s: float | None = None
+        self._period_start: tuple[float, int] | None = None
         self.windows = TagWindows()
         self.rulebook = RuleBook(rules)
         self.thresholds = {"zscore": self._new_thresholds()}
@@ -67,8 +71,27 @@ class StreamState:
 
     def _new_thresholds(self) -> QuantileThresholds:
         c = self.config
-        return QuantileThresholds(quantile=c.quantile, margin=c.margin, floor=0.5,
-                                  warmup=c.warmup)
+        thresholds = QuantileThresholds(quantile=c.quantile, margin=c.margin, floor=0.5,
+                                        warmup=c.warmup)
+        if self.period_s is not None:
+            thresholds.set_period(self.period_s)
+        return thresholds
+
+    def _note_time(self, ts: float) -> None:
+        """Learn the sampling period (mean interval of the first PERIOD_SCANS scans) and
+        hand it to the thresholds, whose learning rates are per second."""
+        if self._period_start is None:
+            self._period_start = (ts, 0)
+            return
+        start, n = self._period_start
+        self._period_start = (start, n + 1)
+        if n + 1 == PERIOD_SCANS and ts > start:
+            self.set_period(min(max((ts - start) / PERIOD_SCANS, 0.001), 3600.0))
+
+    def set_period(self, seconds: float) -> None:
+        self.period_s = seconds
+        for thresholds in (*self.thresholds.values(), self.hst_threshold):
+            thresholds.set_period(seconds)
 
     def already_applied(self, boot_id: str, seq: int) -> bool:
         return boot_id == self.boot_id and seq <= self.seq
@@ -103,6 +126,7 @@ class StreamState:
             by_col = np.empty(len(self.windows.tags))
             by_col.fill(np.nan)
             by_col[cols] = squash(feats.z_value[valid])
+            by_col[~self.rulebook.statistical] = np.nan  # left out, as a missing tag is
             score = hst.score_learn(by_col[self._hst_cols], score=ready)
         voted = np.zeros(n, dtype=np.bool_)
         if ready:
@@ -119,13 +143,17 @@ class StreamState:
         thresholds.fill(threshold)
         return DetectorResult(name="hst", score=scores, threshold=thresholds, voted=voted)
 
-    def detect(self, feats: ReadingFeatures, models: list[OnnxDetector]) -> Verdict:
-        """Score, threshold and vote the readings of the scan just added to the windows."""
+    def detect(self, ts: float, feats: ReadingFeatures, models: list[OnnxDetector]) -> Verdict:
+        """Score, threshold and vote the readings of the scan (at ``ts``) just added to the
+        windows."""
+        if self.period_s is None:
+            self._note_time(ts)
         step = feats.step
         idx = step.idx
         self.rulebook.extend(self.windows.tags)
-        warm = self.windows.n_seen[idx] >= self.config.warmup
-        eligible = warm & step.valid  # a cold or invalid reading neither votes nor is learnt
+        # a cold, invalid or non-statistical reading neither votes nor is learnt
+        warm = (self.windows.n_seen[idx] >= self.config.warmup) & self.rulebook.statistical[idx]
+        eligible = warm & step.valid
         results = [self._stat("zscore", feats, _ZSCORE.score_rows(feats.model_x), eligible)]
         for model in models:
             sha = model.ref.sha256 if model.ref is not None else None
@@ -158,7 +186,8 @@ class StreamState:
                                 "model_sha": self.model_sha,
                                 "thresholds": sorted(self.thresholds),
                                 "next_emit_ts": None if self.next_emit_ts == float("-inf")
-                                else self.next_emit_ts}
+                                else self.next_emit_ts,
+                                "period_s": self.period_s}
         return pack(meta, arrays)
 
     @classmethod
@@ -185,4 +214,6 @@ class StreamState:
         state.model_sha = dict(meta["model_sha"])
         emit = meta["next_emit_ts"]
         state.next_emit_ts = float("-inf") if emit is None else float(emit)
+        if meta.get("period_s") is not None:  # older snapshots: learnt again from new scans
+            state.set_period(float(meta["period_s"]))
         return state

@@ -2,9 +2,14 @@
 
 The rate of change is the least-squares slope over the shortest window (1 minute), not the
 difference of two samples. Limits come from :class:`RuleSpec` entries matched by tag pattern
-(``fnmatch``, first match wins per field). The defaults follow DOMAIN.md sections 2-4; a plant
-overrides them with a JSON file (``BIOGAS_AGENTS_RULES_FILE``). A rule scores 1.0 when
-violated and 0.0 otherwise.
+(``fnmatch``, first match wins per field; a field given as ``null`` matches too and turns that
+check off). The defaults follow DOMAIN.md sections 2-4; a plant overrides them with a JSON file
+(``BIOGAS_AGENTS_RULES_FILE``). A rule scores 1.0 when violated and 0.0 otherwise.
+
+``statistical: false`` keeps a tag away from the statistical detectors (z-score, models,
+HalfSpaceTrees): for tags whose normal behaviour is a step or a reset (status bits, counters
+that wrap or reset daily, actuators cycling on and off, a feeder's sawtooth), where a step says
+nothing about a fault; their rules still apply.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class RuleSpec(BaseModel):
     max_rate_per_s: float | None = None
     stuck_after_s: float | None = None
     max_bad_share: float | None = None
+    statistical: bool | None = None
 
 
 DEFAULT_RULES: tuple[RuleSpec, ...] = (
@@ -67,7 +73,7 @@ def load_rules(path: Path | None) -> tuple[RuleSpec, ...]:
     except (ValidationError, TypeError) as exc:
         raise ConfigError(f"{path}: invalid rule ({exc}); each rule is an object with "
                           "'pattern' and optional low/high/max_rate_per_s/stuck_after_s/"
-                          "max_bad_share") from exc
+                          "max_bad_share/statistical") from exc
     return (*specs, *DEFAULT_RULES)
 
 
@@ -80,23 +86,30 @@ class TagLimits:
     max_rate: float
     stuck_after: float
     max_bad: float
+    statistical: bool = True
+
+
+_LIMIT_FIELDS = ("low", "high", "max_rate_per_s", "stuck_after_s", "max_bad_share", "statistical")
 
 
 def resolve(tag: str, rules: Sequence[RuleSpec]) -> TagLimits:
-    """The limits of ``tag``: for each field, the first matching rule that sets it."""
-    fields: dict[str, float] = {}
+    """The limits of ``tag``: for each field, the first matching rule that sets it (to a
+    value, or to null: not checked)."""
+    fields: dict[str, float | bool | None] = {}
     for spec in rules:
         if not fnmatch.fnmatchcase(tag, spec.pattern):
             continue
-        for name in ("low", "high", "max_rate_per_s", "stuck_after_s", "max_bad_share"):
-            value = getattr(spec, name)
-            if value is not None and name not in fields:
-                fields[name] = float(value)
-    nan = float("nan")
-    return TagLimits(low=fields.get("low", nan), high=fields.get("high", nan),
-                     max_rate=fields.get("max_rate_per_s", nan),
-                     stuck_after=fields.get("stuck_after_s", nan),
-                     max_bad=fields.get("max_bad_share", nan))
+        for name in _LIMIT_FIELDS:
+            if name in spec.model_fields_set and name not in fields:
+                fields[name] = getattr(spec, name)
+
+    def limit(name: str) -> float:
+        value = fields.get(name)
+        return float("nan") if value is None else float(value)
+
+    return TagLimits(low=limit("low"), high=limit("high"), max_rate=limit("max_rate_per_s"),
+                     stuck_after=limit("stuck_after_s"), max_bad=limit("max_bad_share"),
+                     statistical=fields.get("statistical") is not False)
 
 
 class RuleBook:
@@ -105,6 +118,8 @@ class RuleBook:
     def __init__(self, rules: Sequence[RuleSpec] = DEFAULT_RULES) -> None:
         self.rules = tuple(rules)
         self.limits: F64 = np.zeros((0, 5))
+        #: per tag column: whether the statistical detectors judge it
+        self.statistical: npt.NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
 
     def extend(self, tags: Sequence[str]) -> None:
         """Resolve the limits of tags added since the last call (``tags`` is every column)."""
@@ -114,6 +129,8 @@ class RuleBook:
             rows = np.array([[x.low, x.high, x.max_rate, x.stuck_after, x.max_bad]
                              for x in new], dtype=np.float64)
             self.limits = np.vstack([self.limits, rows])
+            self.statistical = np.concatenate(
+                [self.statistical, np.array([x.statistical for x in new], dtype=np.bool_)])
 
     def check(self, idx: npt.NDArray[np.int64], value: F64, valid: npt.NDArray[np.bool_],
               slope_per_s: F64, since_change_s: F64, has_varied: npt.NDArray[np.bool_],
@@ -132,4 +149,4 @@ class RuleBook:
 
 def rules_as_dicts(rules: Sequence[RuleSpec]) -> list[Mapping[str, object]]:
     """The rules as plain dicts (for logs and docs)."""
-    return [spec.model_dump(exclude_none=True) for spec in rules]
+    return [spec.model_dump(include=spec.model_fields_set | {"pattern"}) for spec in rules]

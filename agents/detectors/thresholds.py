@@ -1,12 +1,15 @@
 """Per-tag adaptive thresholds: a decayed histogram of each tag's scores and its upper quantile.
 
 Scores lie in [0, 1]. Each tag keeps ``bins`` counters; every new score decays the tag's
-counters by ``decay`` and adds to its bin, so the histogram forgets with a half-life of about
-``ln 2 / (1 - decay)`` samples. The threshold is the histogram's ``quantile`` q raised by
-``margin`` of the headroom above it, ``q + margin * (1 - q)``, never below ``floor``. A
-threshold rises by at most ``max_rise`` per sample (it falls at once), so a slowly growing
-anomaly (a drift) cannot drag its own threshold up ahead of it. A tag is warm once it has
-``warmup`` samples; only warm tags may vote.
+counters and adds to its bin, so the histogram forgets with a half-life of ``half_life_s``
+seconds of stream time (one day by default: a daily cycle, or a heater cycling every few hours,
+stays in memory). The threshold is the histogram's ``quantile`` q raised by ``margin`` of the
+headroom above it, ``q + margin * (1 - q)``, never below ``floor``. A threshold rises by at
+most ``max_rise_per_s`` per second of stream time (it falls at once), so a slowly growing
+anomaly (a drift) cannot drag its own threshold up ahead of it. Both are rates in time, not per
+sample: :meth:`QuantileThresholds.set_period` converts them for the stream's sampling period
+(1 s until it is set), so a tag polled every minute learns as fast, in hours, as one polled
+every second. A tag is warm once it has ``warmup`` samples; only warm tags may vote.
 """
 
 from __future__ import annotations
@@ -27,12 +30,17 @@ class QuantileThresholds:
     ARRAYS = ("hist", "seen", "level", "inc", "cached_q", "age")
 
     def __init__(self, *, quantile: float = 0.999, margin: float = 0.05, floor: float = 0.5,
-                 warmup: int = 300, decay: float = 0.9999, bins: int = 200,
-                 max_rise: float = 0.0002,
+                 warmup: int = 300, half_life_s: float = 86_400.0, bins: int = 200,
+                 max_rise_per_s: float = 0.0002,
                  capacity: int = 8) -> None:
         self.quantile, self.margin, self.floor = quantile, margin, floor
-        self.warmup, self.decay, self.bins = warmup, decay, bins
-        self.max_rise = max_rise
+        self.warmup, self.bins = warmup, bins
+        self.half_life_s, self.max_rise_per_s = half_life_s, max_rise_per_s
+        self.period_s = 1.0
+        #: per sample: the histogram's decay factor and the largest rise of a threshold
+        self.decay = 1.0
+        self.max_rise = 0.0
+        self.set_period(1.0)
         self.level: F64 = np.zeros(capacity)
         self.hist: F64 = np.zeros((capacity, bins))
         self.seen: F64 = np.zeros(capacity)
@@ -43,6 +51,12 @@ class QuantileThresholds:
         self.age: F64 = np.zeros(capacity)
         # the target (before the rate limit) of each cached quantile
         self._target: F64 = np.full(capacity, np.nan)
+
+    def set_period(self, seconds: float) -> None:
+        """The stream's sampling period: the per-sample decay and rise follow from it."""
+        self.period_s = seconds
+        self.decay = 0.5 ** (seconds / self.half_life_s) if self.half_life_s > 0 else 1.0
+        self.max_rise = self.max_rise_per_s * seconds
 
     def _fit(self, n: int) -> None:
         if n > self.hist.shape[0]:

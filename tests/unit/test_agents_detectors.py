@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,8 @@ def test_hst_snapshot_scores_identically() -> None:
 
 
 def test_thresholds_track_a_high_quantile_and_rise_slowly() -> None:
-    thr = QuantileThresholds(quantile=0.99, margin=0.0, floor=0.0, warmup=100, decay=1.0)
+    thr = QuantileThresholds(quantile=0.99, margin=0.0, floor=0.0, warmup=100,
+                             half_life_s=math.inf)
     idx = np.array([0, 1])
     rng = np.random.default_rng(5)
     for _ in range(5000):
@@ -166,3 +168,29 @@ def test_autoencoder_export_equals_numpy_and_flags_broken_correlations() -> None
     broken = np.zeros((1, D))
     broken[0, 0], broken[0, 1] = 3.0, -3.0  # each plausible alone, not together
     assert det.score_rows(broken)[0] > 0.9
+
+
+def test_a_rule_field_given_as_null_turns_the_check_off(tmp_path: Path) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text('[{"pattern": "flare.on", "stuck_after_s": null, "statistical": false},'
+                    ' {"pattern": "flare.*", "high": 5}]')
+    rules = load_rules(path)
+    on = resolve("flare.on", rules)
+    assert np.isnan(on.stuck_after)  # the default's 1800 s does not apply
+    assert on.high == 5.0 and not on.statistical
+    assert on.max_bad == 0.5  # fields the plant's rules leave out still come from the defaults
+    flow = resolve("flare.flow", rules)
+    assert flow.stuck_after == 1800.0 and flow.statistical
+    book = RuleBook(rules)
+    book.extend(["flare.on", "flare.flow"])
+    assert book.statistical.tolist() == [False, True]
+
+
+def test_threshold_rates_are_per_second_of_stream_time() -> None:
+    per_second = QuantileThresholds(half_life_s=600.0, max_rise_per_s=0.001)
+    per_minute = QuantileThresholds(half_life_s=600.0, max_rise_per_s=0.001)
+    per_minute.set_period(60.0)
+    assert per_minute.max_rise == pytest.approx(60 * per_second.max_rise)
+    # ten minutes halve the weight of what came before, whatever the sampling
+    assert per_second.decay ** 600 == pytest.approx(0.5)
+    assert per_minute.decay ** 10 == pytest.approx(0.5)

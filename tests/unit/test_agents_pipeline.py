@@ -144,3 +144,36 @@ def test_every_deployed_model_votes_under_its_own_name() -> None:
     scored = [a for a in anomalies if a.model is not None]
     assert scored
     assert {a.model.model_id for a in scored if a.model} <= {"iforest", "autoencoder"}
+
+
+def test_a_non_statistical_tag_is_judged_by_its_rules_only() -> None:
+    # The spike on gas.pressure is found by the z-score; marked non-statistical (as a plant
+    # marks a tag whose steps are normal), it is not, and its range rule still fires.
+    scans = scripted_scans(1200, START, faults=Faults(spike_at=900, spike_len=5))
+    quiet = (RuleSpec(pattern="gas.pressure", statistical=False), *RULES)
+    assert "gas.pressure" in {t for a in run(scans, processor(scans)) for t in a.tags}
+    proc = ScanProcessor(DetectionConfig(warmup=200), quiet, clock=following(scans))
+    assert not [a for a in run(scans, proc) if "gas.pressure" in a.tags]
+    ranged = (RuleSpec(pattern="gas.pressure", statistical=False, high=5.0), *RULES)
+    proc = ScanProcessor(DetectionConfig(warmup=200), ranged, clock=following(scans))
+    hits = [a for a in run(scans, proc) if "gas.pressure" in a.tags]
+    assert hits and all({v.name for v in a.detectors if v.voted} == {"rule.range"}
+                        for a in hits)
+
+
+def test_the_sampling_period_is_learnt_and_kept_in_the_snapshot() -> None:
+    scans = scripted_scans(100, START)
+    minute = [s.model_copy(update={"source_ts": START + timedelta(minutes=k)})
+              for k, s in enumerate(scans)]
+    proc = processor(minute)
+    run(minute[:30], proc)
+    key = stream_key(minute[0])
+    state = proc.states[key]
+    assert state.period_s == pytest.approx(60.0)
+    zscore = state.thresholds["zscore"]
+    assert zscore.max_rise == pytest.approx(60 * zscore.max_rise_per_s)
+    assert zscore.decay == pytest.approx(0.5 ** (60 / zscore.half_life_s))
+    restored = processor(minute)
+    restored.restore(key, proc.snapshot(key))
+    assert restored.states[key].period_s == pytest.approx(60.0)
+    assert restored.states[key].thresholds["zscore"].max_rise == zscore.max_rise

@@ -20,8 +20,8 @@ def _plain_decide(thr: QuantileThresholds, idx: np.ndarray, scores: np.ndarray,
 
 def test_decide_equals_thresholds_then_observe() -> None:
     rng = np.random.default_rng(2)
-    fast = QuantileThresholds(warmup=50, margin=0.3, decay=0.99)
-    plain = QuantileThresholds(warmup=50, margin=0.3, decay=0.99)
+    fast = QuantileThresholds(warmup=50, margin=0.3, half_life_s=69.0)
+    plain = QuantileThresholds(warmup=50, margin=0.3, half_life_s=69.0)
     idx = np.arange(3, 15)
     for step in range(3000):
         scores = rng.random(idx.size) ** 3
@@ -38,8 +38,8 @@ def test_decide_equals_thresholds_then_observe() -> None:
 
 def test_one_column_methods_equal_the_array_ones() -> None:
     rng = np.random.default_rng(3)
-    one = QuantileThresholds(warmup=20, bins=1000, capacity=1, decay=0.95)
-    arr = QuantileThresholds(warmup=20, bins=1000, capacity=1, decay=0.95)
+    one = QuantileThresholds(warmup=20, bins=1000, capacity=1, half_life_s=13.5)
+    arr = QuantileThresholds(warmup=20, bins=1000, capacity=1, half_life_s=13.5)
     col = np.zeros(1, dtype=np.int64)
     for _ in range(2000):
         threshold = one.threshold_one(0)
