@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.detectors.rules import load_rules
+from agents.detectors.rules import DEFAULT_RULES, load_rules
 from agents.stream_state import DetectionConfig
 from evaluation.errors import EvaluationError
 from evaluation.nab_data import load_nab
-from evaluation.nab_runner import FIXED_THRESHOLD, score_corpus, series_scores
+from evaluation.nab_runner import FIXED_THRESHOLD, STATISTICAL_ONLY, score_corpus, series_scores
 from evaluation.published import NAB_SCOREBOARD, SKAB_CHANGEPOINT, SKAB_OUTLIER
 from evaluation.replay import ReplayOptions
 from evaluation.sim_runner import SimRun, run_scenario
@@ -105,21 +105,26 @@ def nab(bench_dir: BenchDir = DEFAULT_BENCH,
         seconds_per_row: Annotated[float | None, typer.Option(
             help="replace the files' timestamps by an even clock of this many seconds per "
                  "row (default: the files' own timestamps)")] = None,
+        plant_rules: Annotated[bool, typer.Option(
+            help="also apply the agents' default plant rules (stuck, bad quality), which are "
+                 "made for plant sensors, not NAB's series")] = False,
         warmup: Warmup = 300) -> None:
     """NAB, full corpus: fixed threshold (the vote) and NAB's corpus-optimised threshold."""
     try:
         files = load_nab(bench_dir / "nab")
     except EvaluationError as exc:
         raise _fail(exc) from None
-    options = ReplayOptions(config=DetectionConfig(warmup=warmup))
+    options = ReplayOptions(config=DetectionConfig(warmup=warmup),
+                            rules=DEFAULT_RULES if plant_rules else STATISTICAL_ONLY)
     scores = []
     with _progress("NAB rows", sum(len(f.values) for f in files)) as advance:
         for f in files:
             scores.append(series_scores(f, options, seconds_per_row, advance))
     run = score_corpus(files, scores)
     clock = "file timestamps" if seconds_per_row is None else f"{seconds_per_row:g} s per row"
+    checks = "plant rules on" if plant_rules else "statistical detectors only"
     table = Table(title=f"NAB v1.0 corpus ({len(files)} files, {run.rows} rows, "
-                        f"{run.fixed[0].windows} windows; {clock})")
+                        f"{run.fixed[0].windows} windows; {clock}; {checks})")
     for col in ("detector", "standard", "reward low FP", "reward low FN", "threshold"):
         table.add_column(col)
     fixed = "ours: vote, fixed before labels"

@@ -5,6 +5,10 @@ Score: ``0`` when the vote did not flag the row, else ``1 - 0.5 / strength`` (st
 ``AnomalyDetected.score`` >= 1), so the detector's own decision is exactly ``score >= 0.5``.
 Two results per profile: the threshold fixed at 0.5 before seeing labels, and NAB's own
 corpus-optimised threshold (tuned on the test labels, as every published NAB row is).
+
+NAB's series are not plant sensors: by default the plant rules (a value held for 30 minutes is
+"stuck", mostly bad quality) are off (:data:`STATISTICAL_ONLY`) and only the statistical
+detectors vote; many NAB series legitimately repeat a value for hours.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agents.detectors.rules import RuleSpec
 from evaluation.nab_data import NabFile
 from evaluation.nab_scoring import PROFILES, NabResult, NabScorer
 from evaluation.replay import F64, ReplayOptions, TableReplay
 
 FIXED_THRESHOLD = 0.5
+#: rules for NAB: the stuck and bad-quality checks off for every series
+STATISTICAL_ONLY = (RuleSpec(pattern="*", stuck_after_s=None, max_bad_share=None),)
 
 
 @dataclass(frozen=True)

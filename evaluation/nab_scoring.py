@@ -109,8 +109,15 @@ class NabScorer:
         """NAB's own protocol: the one threshold that maximises the corpus score (tuned on the
         test labels, as every published NAB row is)."""
         pooled = np.concatenate([np.asarray(s, dtype=np.float64) for s in scores])
-        grid = np.unique(np.quantile(pooled, np.linspace(0.0, 1.0, candidates)))
-        grid = np.unique(np.concatenate([grid, [1.0 + 1e-9]]))
+        levels = np.linspace(0.0, 1.0, candidates)
+        # Quantiles of the positive scores too: a detector that scores few rows above zero
+        # (fewer than one in ``candidates``) would otherwise offer no threshold between
+        # "every row" and "no row".
+        positive = pooled[pooled > 0]
+        grid = np.unique(np.concatenate([
+            np.quantile(pooled, levels),
+            np.quantile(positive, levels) if positive.size else [],
+            [1.0 + 1e-9]]))
         best = max((self.score(scores, float(t), profile) for t in grid),
                    key=lambda r: (r.raw, -r.threshold))
         return best

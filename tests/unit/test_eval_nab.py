@@ -57,3 +57,18 @@ def test_perfect_and_null_detectors_on_the_corpus(profile: str) -> None:
     null = [np.zeros(len(f.values)) for f in files]
     assert scorer.score(null, 0.5, profile).normalised == pytest.approx(0.0)
     assert scorer.optimise(null, profile).normalised == pytest.approx(0.0)
+
+
+def test_the_optimised_threshold_is_found_among_rare_positive_scores() -> None:
+    # 2 of 1000 rows score above zero, the false positive higher than the true one: the
+    # optimiser must still try a threshold between the two (quantiles of all rows offer only
+    # zero and the maximum), and do at least as well as any fixed one.
+    f = _file(1000, ((600, 619),))
+    scorer = NabScorer([f])
+    scores = np.zeros(1000)
+    scores[600] = 0.7  # the window's left edge
+    scores[300] = 0.9  # a false positive
+    best = scorer.optimise([scores], "standard")
+    assert (best.detected_windows, best.false_positive_rows) == (1, 1)
+    assert best.threshold == pytest.approx(0.7)
+    assert best.raw >= scorer.score([scores], 0.5, "standard").raw
