@@ -2,7 +2,9 @@
 
 For each batch: decode every message (undecodable ones become dead letters), run the scan
 through :class:`agents.pipeline.ScanProcessor`, publish features and anomalies and wait until
-the broker has them, then write one state snapshot per stream touched. Only then is the batch
+the broker has them, then write one state snapshot per stream and per plant touched (plant
+features and lab results live beside the streams, under :func:`agents.pipeline.plant_key`).
+Only then is the batch
 acknowledged (by the caller), so a crash at any point replays scans that are either not yet in
 the snapshot (and are applied again) or already in it (and are skipped by their ``seq``).
 """
@@ -15,7 +17,7 @@ from typing import Protocol
 
 from agents.deadletter import Position, dead_letter
 from agents.errors import AgentsError, StateError
-from agents.pipeline import ScanProcessor, stream_key
+from agents.pipeline import ScanProcessor, plant_key, stream_key
 from streams.codec import decode, encode
 from streams.errors import ContractError
 from streams.events import EventBase, LabResultRecorded, ScanRecorded
@@ -61,10 +63,13 @@ class DetectWorker:
         self.flush = flush
         self.counts = {"scans": 0, "skipped": 0, "features": 0, "anomalies": 0,
                        "dead_letters": 0}
+        #: plant id -> the scans topic's partition its scans arrive on
+        self._scan_partition: dict[str, int] = {}
 
     def forget(self) -> None:
         """Drop cached states (after a rebalance); they reload from the store when used."""
         self.processor.states.clear()
+        self.processor.plants.clear()
 
     async def _send(self, event: EventBase, pending: list[Awaitable[object]]) -> None:
         spec = self.topics.topic_for(event)
@@ -73,13 +78,19 @@ class DetectWorker:
     async def handle(self, batch: Sequence[Message]) -> None:
         pending: list[Awaitable[object]] = []
         touched: dict[str, int] = {}
+        plants: dict[str, int] = {}
         for msg in batch:
             try:
                 if msg.value is None:
                     raise ContractError("message has no value (tombstone)")
                 event = decode(msg.value)
                 if isinstance(event, LabResultRecorded):
+                    self._restore_plant(event.plant_id)
                     self.processor.lab_result(event)
+                    # beside the plant's streams when they are known (the scans topic's
+                    # partition of the plant, where its snapshots are read back)
+                    plants[event.plant_id] = self._scan_partition.get(
+                        event.plant_id, msg.position.partition)
                     continue
                 if not isinstance(event, ScanRecorded):
                     raise ContractError(f"a {event.event_type} event does not belong on "
@@ -90,6 +101,7 @@ class DetectWorker:
             key = stream_key(event)
             if key not in self.processor.states:
                 self._restore(key)
+            self._restore_plant(event.plant_id)
             try:
                 outcome = self.processor.process(event)
             except AgentsError as exc:  # e.g. the model failed to score: park the scan
@@ -103,11 +115,15 @@ class DetectWorker:
                 await self._send(out, pending)
             self.counts["features"] += len(outcome.features)
             self.counts["anomalies"] += len(outcome.anomalies)
-            touched[key] = msg.position.partition
+            touched[key] = plants[event.plant_id] = msg.position.partition
+            self._scan_partition[event.plant_id] = msg.position.partition
         for fut in pending:
             await fut
         for key, partition in touched.items():
             self.store.save(key, partition, self.processor.snapshot(key))
+        for plant_id, partition in plants.items():
+            self.store.save(plant_key(plant_id), partition,
+                            self.processor.snapshot_plant(plant_id))
         if self.flush is not None:
             await self.flush()
 
@@ -119,6 +135,17 @@ class DetectWorker:
             self.processor.restore(key, saved)
         except StateError as exc:
             log.error("state_unreadable_starting_fresh", stream=key, error=str(exc))
+
+    def _restore_plant(self, plant_id: str) -> None:
+        if plant_id in self.processor.plants:
+            return
+        saved = self.store.load(plant_key(plant_id))
+        if saved is None:
+            return
+        try:
+            self.processor.restore_plant(plant_id, saved)
+        except StateError as exc:
+            log.error("plant_state_unreadable_starting_fresh", plant=plant_id, error=str(exc))
 
     async def _dead_letter(self, msg: Message, exc: ContractError | AgentsError,
                      pending: list[Awaitable[object]]) -> None:

@@ -56,6 +56,11 @@ def stream_key(scan: ScanRecorded) -> str:
     return f"{scan.plant_id}|{scan.device}|{scan.poll_group}"
 
 
+def plant_key(plant_id: str) -> str:
+    """The snapshot key of a plant's features (two parts: never equal to a stream key)."""
+    return f"{plant_id}|plant-features"
+
+
 @dataclass
 class ScanOutcome:
     """What one scan produced."""
@@ -127,6 +132,12 @@ class ScanProcessor:
 
     def lab_result(self, event: LabResultRecorded) -> None:
         self._plant(event.plant_id).add_lab(event)
+
+    def restore_plant(self, plant_id: str, data: bytes) -> None:
+        self.plants[plant_id] = PlantFeatures.from_bytes(data)
+
+    def snapshot_plant(self, plant_id: str) -> bytes:
+        return self._plant(plant_id).to_bytes()
 
     def _plant(self, plant_id: str) -> PlantFeatures:
         found = self.plants.get(plant_id)

@@ -13,7 +13,9 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 
+from agents.errors import StateError
 from agents.features.windows import F64, BoolArray
 from streams.events import Analyte, LabResultRecorded
 
@@ -80,8 +82,33 @@ class PlantFeatures:
             self.anchors[role] = (ts, value)
 
     def add_lab(self, event: LabResultRecorded) -> None:
+        """Record a FOS/TAC result (the same result delivered again changes nothing)."""
         if event.analyte is Analyte.FOS_TAC:
-            self.fos_tac.append((event.sampled_at.timestamp(), event.value))
+            result = (event.sampled_at.timestamp(), event.value)
+            if result not in self.fos_tac:
+                self.fos_tac.append(result)
+
+    def to_bytes(self) -> bytes:
+        """The learnt state (latest values, rate anchors, histories) for a snapshot."""
+        return orjson.dumps({"v": 1, "latest": self.latest, "anchors": self.anchors,
+                             "rates": self.rates, "temps": list(self.temps),
+                             "fos_tac": list(self.fos_tac)})
+
+    @classmethod
+    def from_bytes(cls, data: bytes, roles: dict[str, str] | None = None,
+                   constants: PlantConstants | None = None) -> PlantFeatures:
+        """The state written by :meth:`to_bytes`; :class:`StateError` when unreadable."""
+        plant = cls(roles, constants)
+        try:
+            raw = orjson.loads(data)
+            plant.latest = {k: (float(t), float(v)) for k, (t, v) in raw["latest"].items()}
+            plant.anchors = {k: (float(t), float(v)) for k, (t, v) in raw["anchors"].items()}
+            plant.rates = {k: float(v) for k, v in raw["rates"].items()}
+            plant.temps.extend(float(v) for v in raw["temps"])
+            plant.fos_tac.extend((float(t), float(v)) for t, v in raw["fos_tac"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StateError(f"plant feature snapshot is unreadable: {exc!r}") from exc
+        return plant
 
     def _value(self, role: str) -> float | None:
         found = self.latest.get(role)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 
 from agents.deadletter import Position
 from agents.detect_worker import DetectWorker, Message
@@ -15,7 +16,13 @@ from agents.errors import ModelError
 from agents.pipeline import ModelSlot, ScanProcessor, stream_key
 from agents.stream_state import DetectionConfig
 from streams.codec import decode, encode
-from streams.events import EventBase, FeaturesComputed, MessageDeadLettered
+from streams.events import (
+    Analyte,
+    EventBase,
+    FeaturesComputed,
+    LabResultRecorded,
+    MessageDeadLettered,
+)
 from streams.topics import Topics
 from tests.agents_streams import scripted_scans
 
@@ -71,8 +78,9 @@ async def test_poison_is_dead_lettered_and_the_next_scan_processed() -> None:
     assert (letter.source_topic, letter.partition, letter.offset) == (TOPICS.name("scans"), 2, 7)
     assert letter.payload_bytes() == poison and letter.error_type == "MalformedEventError"
     assert any(isinstance(e, FeaturesComputed) for _, _, e in sink.sent)
-    # The snapshot is written only after every output of the batch was delivered.
-    assert store.delivered_when_saved == [len(sink.sent)]
+    # The snapshots (the stream's and the plant's) are written only after every output of the
+    # batch was delivered.
+    assert store.delivered_when_saved == [len(sink.sent)] * 2
 
 
 async def test_an_unreadable_snapshot_starts_fresh_and_a_replayed_scan_is_skipped() -> None:
@@ -101,3 +109,30 @@ async def test_a_model_failure_parks_the_scan_and_the_worker_goes_on() -> None:
     (letter,) = [e for _, _, e in sink.sent if isinstance(e, MessageDeadLettered)]
     assert letter.error_type == "ModelError" and "exploded" in letter.reason
     assert w.counts["dead_letters"] == 1
+
+
+def _lab(day: int, value: float) -> bytes:
+    return encode(LabResultRecorded(
+        plant_id="plant-a", sample_id=f"s{day}", analyte=Analyte.FOS_TAC, value=value,
+        unit="1", sampled_at=datetime(2026, 2, day, tzinfo=UTC),
+        recorded_at=datetime(2026, 2, day, 12, tzinfo=UTC), recorded_by="lab"))
+
+
+async def test_plant_features_and_lab_results_survive_a_restart() -> None:
+    scans = scripted_scans(30, datetime(2026, 3, 1, tzinfo=UTC))
+    store = Store()
+    first = worker(store, Sink())
+    labs = [Message(Position(TOPICS.name("lab-results"), 0, k), b"plant-a", _lab(k + 1, v))
+            for k, v in enumerate((0.30, 0.36))]
+    await first.handle([message(k, encode(s)) for k, s in enumerate(scans[:12])])
+    await first.handle(labs)
+    before = first.processor.plants["plant-a"].features()
+    assert before["fos_tac_last"] == 0.36 and before["fos_tac_trend_per_d"] > 0
+    assert "dig_temp_std" in before
+
+    second = worker(store, Sink())  # a restarted worker: nothing in memory, the same store
+    await second.handle(labs)  # redelivered after the crash: changes nothing
+    await second.handle([message(12, encode(scans[12]))])
+    after = second.processor.plants["plant-a"]
+    assert len(after.fos_tac) == 2 and len(after.temps) == 13
+    assert after.features()["fos_tac_trend_per_d"] == pytest.approx(before["fos_tac_trend_per_d"])
