@@ -15,7 +15,7 @@ nothing about a fault; their rules still apply.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,8 +145,3 @@ class RuleBook:
             bad_quality = bad_share > bad
         return {"range": out_of_range, "rate": too_fast, "stuck": is_stuck,
                 "quality": bad_quality}
-
-
-def rules_as_dicts(rules: Sequence[RuleSpec]) -> list[Mapping[str, object]]:
-    """The rules as plain dicts (for logs and docs)."""
-    return [spec.model_dump(include=spec.model_fields_set | {"pattern"}) for spec in rules]
