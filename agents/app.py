@@ -29,6 +29,7 @@ from agents.deadletter import Position
 from agents.deployments import DeploymentFollower
 from agents.detect_worker import DetectWorker, Message
 from agents.detectors.rules import load_rules
+from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.settings import AgentsSettings
@@ -116,7 +117,7 @@ def create_app(settings: AgentsSettings) -> faust.App:
     deployments = topics["model-deployments"]
     follower = DeploymentFollower(settings.kafka, deployments.name, deployments.partitions,
                                   TrustedKeys.from_directory(settings.trusted_keys_dir), slot,
-                                  reject)
+                                  reject, ArtifactFetcher(settings.s3))
 
     @app.agent(faust_topics[topics.name("scans")], name="detect")
     async def detect(stream: StreamT[bytes]) -> AsyncIterator[None]:

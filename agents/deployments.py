@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 
 from agents.deadletter import Position, dead_letter
 from agents.errors import AgentsError, ModelRejectedError
-from agents.models.registry import load_deployment
+from agents.models.registry import ArtifactFetcher, load_deployment
 from agents.models.signing import TrustedKeys
 from agents.pipeline import ModelSlot
 from streams.codec import decode
@@ -40,9 +40,11 @@ class DeploymentFollower:
 
     def __init__(self, kafka: KafkaSettings, topic: str, partitions: int, keys: TrustedKeys,
                  slot: ModelSlot,
-                 reject: Callable[[MessageDeadLettered], Awaitable[object]]) -> None:
+                 reject: Callable[[MessageDeadLettered], Awaitable[object]],
+                 fetcher: ArtifactFetcher | None = None) -> None:
         self.kafka, self.topic, self.partitions = kafka, topic, partitions
         self.keys, self.slot, self.reject = keys, slot, reject
+        self.fetcher = fetcher or ArtifactFetcher()
         self.ready = asyncio.Event()
         self.applied: list[tuple[str, str, str | None]] = []
         self.rejected: list[str] = []
@@ -96,7 +98,8 @@ class DeploymentFollower:
             if not isinstance(event, ModelDeployed):
                 raise ContractError(f"a {event.event_type} event does not belong on "
                                     f"{self.topic}")
-            detector = load_deployment(event, self.keys)
+            # fetching (a file or an S3 object) and building the session block: off the loop
+            detector = await asyncio.to_thread(load_deployment, event, self.keys, self.fetcher)
         except (ContractError, ModelRejectedError) as exc:
             self.rejected.append(str(exc))
             log.error("model_rejected", topic=position.topic, offset=position.offset,

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams.settings import KafkaSettings, LogSettings
+from streams.settings import KafkaSettings, LogSettings, ObjectStoreSettings
 
 
 class AgentsSettings(BaseSettings):
@@ -52,4 +52,6 @@ class AgentsSettings(BaseSettings):
     hst_height: int = Field(default=8, ge=2)
     hst_window: int = Field(default=250, ge=10)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    s3: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings,
+                                    description="Where s3:// model artifacts are read from.")
     log: LogSettings = Field(default_factory=LogSettings)

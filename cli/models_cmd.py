@@ -20,7 +20,7 @@ from modelops.drift import Reference, drift_anomaly, psi_per_feature
 from modelops.errors import ModelOpsError
 from modelops.publish import deploy as publish_deployment
 from modelops.publish import previous_version, publish
-from modelops.registry import LocalRegistry
+from modelops.registry import open_registry
 from modelops.settings import ModelOpsSettings
 from modelops.training_data import (
     TrainingRange,
@@ -102,7 +102,7 @@ def train(plant: Plant, since: Since, until: Until, source: Source = "projection
     if bad:
         raise _fail(f"--model {bad[0]!r}: use one of {', '.join(KINDS)}")
     rng = TrainingRange(plant, _time(since, "--since"), _time(until, "--until"))
-    registry = LocalRegistry(settings.registry_dir)
+    registry = open_registry(settings)
     try:
         rows = _rows(settings, rng, source)
         for kind in kinds:
@@ -114,7 +114,7 @@ def train(plant: Plant, since: Since, until: Until, source: Source = "projection
             console.print(f"{kind} version {entry.version}: {len(rows)} rows, parity "
                           f"{'passed' if p.passed else '[red]FAILED[/red]'} (max diff "
                           f"{p.max_abs_diff:.2e}, {p.decisions_differing} decisions differ), "
-                          f"{entry.path}")
+                          f"{entry.location}")
     except BiogasError as exc:
         raise _fail(str(exc)) from None
 
@@ -126,7 +126,7 @@ def promote(model_id: str, version: Version = None) -> None:
     if settings.signing_key is None:
         raise _fail("set BIOGAS_MODELS_SIGNING_KEY to an ed25519 private key (make one with "
                     "biogas agents keygen DIR --key-id ID)")
-    registry = LocalRegistry(settings.registry_dir)
+    registry = open_registry(settings)
     try:
         entry = registry.promote(registry.get(model_id, version), settings.signing_key,
                                  settings.key_id)
@@ -140,7 +140,7 @@ def promote(model_id: str, version: Version = None) -> None:
 def deploy(model_id: str, version: Version = None, plant: Scope = None) -> None:
     """Publish ModelDeployed for a promoted version; the detectors hot-swap it."""
     settings = _settings()
-    registry = LocalRegistry(settings.registry_dir)
+    registry = open_registry(settings)
     try:
         event = asyncio.run(publish_deployment(
             registry, registry.get(model_id, version), plant, settings.kafka,
@@ -155,7 +155,7 @@ def deploy(model_id: str, version: Version = None, plant: Scope = None) -> None:
 def rollback(model_id: str, plant: Scope = None) -> None:
     """Deploy again the version that was live before the current one."""
     settings = _settings()
-    registry = LocalRegistry(settings.registry_dir)
+    registry = open_registry(settings)
     try:
         current, previous = previous_version(registry.deployments(), model_id, plant)
         asyncio.run(publish_deployment(registry, registry.get(model_id, previous), plant,
@@ -173,7 +173,7 @@ def shadow(model_id: str, candidate: Annotated[str, typer.Option(help="candidate
                help="live version (default: the last one deployed)")] = None) -> None:
     """Score a candidate beside the live version on the same rows; compare alarm decisions."""
     settings = _settings()
-    registry = LocalRegistry(settings.registry_dir)
+    registry = open_registry(settings)
     try:
         if live is None:
             deployed = [h["version"] for h in registry.deployments()
@@ -190,7 +190,7 @@ def shadow(model_id: str, candidate: Annotated[str, typer.Option(help="candidate
         alarms = []
         for v in (live, candidate):
             entry = registry.get(model_id, v)
-            scores = OnnxDetector(entry.artifact.read_bytes(), name=model_id).score_rows(rows)
+            scores = OnnxDetector(entry.artifact_bytes(), name=model_id).score_rows(rows)
             thr = float(entry.metadata["metrics"]["alarm_threshold"])
             alarms.append(scores >= thr)
             table.add_row(v, f"{thr:.4f}", str(int(alarms[-1].sum())),
@@ -209,7 +209,7 @@ def drift(model_id: str, plant: Plant, since: Since, until: Until,
           ] = False) -> None:
     """PSI of every model input in the range against the version's training distribution."""
     settings = _settings()
-    registry = LocalRegistry(settings.registry_dir)
+    registry = open_registry(settings)
     until_at = _time(until, "--until")
     try:
         entry = registry.get(model_id, version)
@@ -241,8 +241,8 @@ def drift(model_id: str, plant: Plant, since: Since, until: Until,
 def list_models() -> None:
     """Registered models and versions."""
     settings = _settings()
-    registry = LocalRegistry(settings.registry_dir)
-    table = Table(title=f"registry {settings.registry_dir}")
+    registry = open_registry(settings)
+    table = Table(title=f"registry {registry.storage.location}")
     for col in ("model", "version", "rows", "parity", "signed", "created"):
         table.add_column(col)
     for model_id in registry.models():

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from modelops.errors import ModelOpsError, RegistryError
-from modelops.registry import Entry, LocalRegistry
+from modelops.registry import Entry, Registry
 from streams.codec import encode
 from streams.events import ModelDeployed
 from streams.events.base import EventBase
@@ -62,7 +62,7 @@ async def publish(kafka: KafkaSettings, topics: Topics, events: Iterable[EventBa
         await producer.stop()
 
 
-async def deploy(registry: LocalRegistry, entry: Entry, plant_id: str | None,
+async def deploy(registry: Registry, entry: Entry, plant_id: str | None,
                  kafka: KafkaSettings, topics: Topics, deployed_by: str) -> ModelDeployed:
     event = deployment(entry, plant_id, deployed_by)
     await publish(kafka, topics, [event])

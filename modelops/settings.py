@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams.settings import DatabaseSettings, KafkaSettings, LogSettings
+from streams.settings import DatabaseSettings, KafkaSettings, LogSettings, ObjectStoreSettings
 
 
 def _default_registry() -> Path:
@@ -21,6 +21,10 @@ class ModelOpsSettings(BaseSettings):
 
     registry_dir: Path = Field(default_factory=_default_registry,
                                description="Local-directory registry of versioned artifacts.")
+    registry_url: str | None = Field(
+        default=None, pattern=r"^s3://[^/]+(/.*)?$",
+        description="s3://bucket/prefix: keep the registry in an S3-compatible store "
+                    "(BIOGAS_S3_*) instead of registry_dir.")
     signing_key: Path | None = Field(
         default=None, description="ed25519 private key (PEM) that signs promoted artifacts.")
     key_id: str | None = Field(default=None, description="Key id of the signing key "
@@ -30,5 +34,6 @@ class ModelOpsSettings(BaseSettings):
     drift_threshold: float = Field(default=0.25, gt=0,
                                    description="PSI above which a feature is drifting.")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    s3: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     log: LogSettings = Field(default_factory=LogSettings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogFormat = Literal["console", "json", "auto"]
@@ -41,6 +41,26 @@ class KafkaSettings(BaseSettings):
                 )
         return ",".join(servers)
 
+
+
+class ObjectStoreSettings(BaseSettings):
+    """An S3-compatible object store (model artifacts); unset fields fall back to the AWS
+    SDK's defaults (its endpoint and credential chain)."""
+
+    model_config = SettingsConfigDict(env_prefix="BIOGAS_S3_", frozen=True, extra="ignore")
+
+    endpoint_url: str | None = Field(
+        default=None, description="e.g. http://127.0.0.1:9000 for MinIO; unset: AWS S3.")
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    region: str = "us-east-1"
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("set BIOGAS_S3_ENDPOINT_URL to an http:// or https:// URL")
+        return value
 
 class DatabaseSettings(BaseSettings):
     """Where the projections live (PostgreSQL, TimescaleDB when the extension exists)."""

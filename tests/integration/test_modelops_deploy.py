@@ -1,20 +1,34 @@
 """On the real broker: train from the log, promote, deploy; the agents' deployment follower
-verifies and installs the model; rollback re-deploys the version live before."""
+verifies and installs the model; rollback re-deploys the version live before. The registry is
+a local directory or an S3-compatible bucket (moto's server on loopback), read back by the
+agents through ``s3://`` URIs."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
+import numpy as np
+import pytest
+from pydantic import SecretStr
+
 from agents.deployments import DeploymentFollower
+from agents.errors import ModelRejectedError
+from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys, new_key_pair
 from agents.pipeline import ModelSlot
 from modelops.artifacts import build
+from modelops.errors import RegistryError
 from modelops.publish import deploy, previous_version, publish
-from modelops.registry import LocalRegistry
+from modelops.registry import Registry
+from modelops.storage import DirectoryStorage, S3Storage
 from modelops.training_data import TrainingRange, from_log
+from stack import s3_server
 from streams.events import MessageDeadLettered
+from streams.settings import ObjectStoreSettings
 from streams.topics import Stream, Topics
 from tests.agents_streams import scripted_scans
 from tests.integration.conftest import StackEndpoints
@@ -23,8 +37,32 @@ from tests.waiting import eventually_async
 START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
+@pytest.fixture(scope="module")
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStoreSettings]:
+    server = s3_server.start(tmp_path_factory.mktemp("s3") / "moto.log")
+    try:
+        settings = ObjectStoreSettings(endpoint_url=server.endpoint_url,
+                                       access_key_id="test",
+                                       secret_access_key=SecretStr("test"))
+        yield settings
+    finally:
+        s3_server.stop(server)
+
+
+def _registry(kind: str, tmp_path: Path, store: ObjectStoreSettings) -> Registry:
+    if kind == "directory":
+        return Registry(DirectoryStorage(tmp_path / "registry"))
+    bucket = f"models-{tmp_path.name.lower().replace('_', '-')[-40:]}"
+    boto3.client("s3", endpoint_url=store.endpoint_url, region_name=store.region,
+                 aws_access_key_id="test", aws_secret_access_key="test"
+                 ).create_bucket(Bucket=bucket)
+    return Registry(S3Storage(f"s3://{bucket}/registry", store))
+
+
+@pytest.mark.parametrize("kind", ["directory", "s3"])
 async def test_trained_model_is_deployed_picked_up_and_rolled_back(
-        stack: StackEndpoints, topics: Topics, tmp_path: Path) -> None:
+        stack: StackEndpoints, topics: Topics, tmp_path: Path, kind: str,
+        object_store: ObjectStoreSettings) -> None:
     scans = scripted_scans(900, START, plant_id="plant-a")
     other = scripted_scans(50, START, plant_id="plant-b", seed=9)
     await publish(stack.kafka, topics, [*scans, *other])
@@ -37,7 +75,7 @@ async def test_trained_model_is_deployed_picked_up_and_rolled_back(
 
     keys = tmp_path / "keys"
     new_key_pair(keys, "release")
-    registry = LocalRegistry(tmp_path / "registry")
+    registry = _registry(kind, tmp_path, object_store)
     for seed in (0, 1):
         candidate = build("iforest", rows, seed=seed)
         registry.promote(registry.add("iforest", candidate.onnx, candidate.metadata),
@@ -51,7 +89,8 @@ async def test_trained_model_is_deployed_picked_up_and_rolled_back(
 
     follower = DeploymentFollower(stack.kafka, topics.name(Stream.MODEL_DEPLOYMENTS),
                                   topics[Stream.MODEL_DEPLOYMENTS].partitions,
-                                  TrustedKeys.from_directory(keys), slot, reject)
+                                  TrustedKeys.from_directory(keys), slot, reject,
+                                  ArtifactFetcher(object_store))
     task = asyncio.create_task(follower.run())
     try:
         await deploy(registry, registry.get("iforest", "1"), None, stack.kafka, topics, "test")
@@ -70,6 +109,30 @@ async def test_trained_model_is_deployed_picked_up_and_rolled_back(
         await eventually_async(lambda: installed("1"), what="rolled back to version 1")
         assert [v for _, v, _ in follower.applied] == ["1", "2", "1"]
         assert rejected == []
+        uri = registry.get("iforest", "1").uri
+        assert uri.startswith("s3://" if kind == "s3" else "file://")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def test_the_s3_registry_refuses_a_modified_artifact_and_keeps_its_history(
+        tmp_path: Path, object_store: ObjectStoreSettings) -> None:
+    registry = _registry("s3", tmp_path, object_store)
+    rows = np.random.default_rng(3).normal(size=(600, 6))
+    entry = registry.add("iforest", build("iforest", rows).onnx, {"kind": "iforest"})
+    assert registry.models() == ["iforest"] and registry.versions("iforest") == ["1"]
+    assert registry.get("iforest").artifact_bytes() == entry.artifact_bytes()
+    fetched = ArtifactFetcher(object_store).fetch(entry.uri)
+    assert fetched == entry.artifact_bytes()
+    registry.record_deployment({"model_id": "iforest", "version": "1"})
+    registry.record_deployment({"model_id": "iforest", "version": "1", "plant_id": "a"})
+    assert len(registry.deployments()) == 2
+
+    registry.storage.write(entry.key + "model.onnx", b"tampered")
+    with pytest.raises(RegistryError, match="sha256"):
+        registry.get("iforest", "1")
+    with pytest.raises(ModelRejectedError, match="cannot be read"):
+        ArtifactFetcher(object_store).fetch(entry.uri.replace("model.onnx", "missing.onnx"))
+    with pytest.raises(ModelRejectedError, match="scheme"):
+        ArtifactFetcher().fetch(entry.uri)  # a worker without S3 settings

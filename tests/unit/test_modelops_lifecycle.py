@@ -17,7 +17,8 @@ from modelops.drift import drift_anomaly, psi_per_feature, reference
 from modelops.errors import ParityError, RegistryError
 from modelops.parity import check_parity, require_parity
 from modelops.publish import deployment, previous_version
-from modelops.registry import LocalRegistry
+from modelops.registry import Registry
+from modelops.storage import DirectoryStorage
 from streams.events import ModelRef
 
 
@@ -52,7 +53,7 @@ def test_a_different_model_fails_the_parity_gate() -> None:
 def test_promoted_artifact_verifies_with_the_trusted_key(tmp_path: Path) -> None:
     key = tmp_path / "keys"
     new_key_pair(key, "release")
-    registry = LocalRegistry(tmp_path / "registry")
+    registry = Registry(DirectoryStorage(tmp_path / "registry"))
     candidate = build("iforest", normal_rows())
     entry = registry.add("iforest", candidate.onnx, candidate.metadata)
     assert entry.version == "1" and entry.signed is None
@@ -61,7 +62,7 @@ def test_promoted_artifact_verifies_with_the_trusted_key(tmp_path: Path) -> None
     promoted = registry.promote(registry.get("iforest"), key / "release.key")
     event = deployment(registry.get("iforest", "1"), "plant-a", "test")
     keys = TrustedKeys.from_directory(key)
-    keys.verify(promoted.artifact.read_bytes(), sha256=event.sha256, signature=event.signature,
+    keys.verify(promoted.artifact_bytes(), sha256=event.sha256, signature=event.signature,
                 key_id=event.key_id)
     assert event.features == MODEL_FEATURES and event.artifact_uri.startswith("file://")
     with pytest.raises(ModelRejectedError):
@@ -71,7 +72,7 @@ def test_promoted_artifact_verifies_with_the_trusted_key(tmp_path: Path) -> None
 
 def test_failed_parity_is_never_signed_and_tampering_is_found(tmp_path: Path) -> None:
     new_key_pair(tmp_path, "release")
-    registry = LocalRegistry(tmp_path / "registry")
+    registry = Registry(DirectoryStorage(tmp_path / "registry"))
     candidate = build("iforest", normal_rows())
     meta = dict(candidate.metadata)
     meta["metrics"] = {**meta["metrics"], "parity": {**meta["metrics"]["parity"],
@@ -80,7 +81,7 @@ def test_failed_parity_is_never_signed_and_tampering_is_found(tmp_path: Path) ->
     with pytest.raises(ParityError):
         registry.promote(entry, tmp_path / "release.key")
     assert registry.get("iforest").signed is None
-    entry.artifact.write_bytes(candidate.onnx + b"x")
+    registry.storage.write(entry.key + "model.onnx", candidate.onnx + b"x")
     with pytest.raises(RegistryError, match="sha256"):
         registry.get("iforest")
     with pytest.raises(RegistryError, match="versions: 1"):
