@@ -86,6 +86,8 @@ class Registry:
         meta = {**metadata, "model_id": model_id, "version": version,
                 "sha256": sha256_hex(onnx), "created_at": datetime.now(UTC).isoformat()}
         entry = Entry(model_id, version, meta, self.storage)
+        if self.storage.read(entry.key + METADATA) is not None:  # another add got there first
+            raise RegistryError(f"{entry.location} already exists; register again")
         # the artifact first: a version exists once its metadata does
         self.storage.write(entry.key + ARTIFACT, onnx)
         self.storage.write(entry.key + METADATA, orjson.dumps(meta, option=orjson.OPT_INDENT_2))
