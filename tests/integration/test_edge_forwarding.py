@@ -232,13 +232,28 @@ async def test_kill_9_of_the_producer_while_forwarding_loses_nothing(
            "BIOGAS_KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
            "BIOGAS_EDGE_JOURNAL": str(tmp_path / "journal.sqlite"),
            "BIOGAS_EDGE_TOPIC_PREFIX": topics.prefix, "BIOGAS_EDGE_METRICS_PORT": "0",
-           "BIOGAS_EDGE_HEARTBEAT_INTERVAL_S": "1", "BIOGAS_LOG_LEVEL": "warning"}
+           "BIOGAS_EDGE_HEARTBEAT_INTERVAL_S": "1", "BIOGAS_LOG_LEVEL": "warning",
+           "PYTHONFAULTHANDLER": "1"}
     command = [sys.executable, "-c", "from cli.edge_cmd import edge_app; edge_app()", "run",
                "--config", str(config)]
+    stderr = tmp_path / "edge.stderr"
 
     async def start() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT,
-                                                    stdout=asyncio.subprocess.DEVNULL)
+        with stderr.open("ab") as err:
+            return await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT,
+                                                        stdout=asyncio.subprocess.DEVNULL,
+                                                        stderr=err)
+
+    async def stopped_within(proc: asyncio.subprocess.Process, seconds: float) -> int:
+        """Its exit code; when it hangs, SIGABRT makes faulthandler print every thread's
+        stack into the failure message."""
+        try:
+            return await asyncio.wait_for(proc.wait(), seconds)
+        except TimeoutError:
+            proc.send_signal(signal.SIGABRT)
+            await proc.wait()
+            pytest.fail(f"the edge producer did not stop within {seconds:.0f} s of SIGTERM; "
+                        f"its stderr:\n{stderr.read_text(errors='replace')[-6000:]}")
 
     first = await start()
     second: asyncio.subprocess.Process | None = None
@@ -261,7 +276,7 @@ async def test_kill_9_of_the_producer_while_forwarding_loses_nothing(
 
             await eventually_async(second_boot_forwarding, timeout=60)
             second.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(second.wait(), 30) == 0
+            assert await stopped_within(second, 30) == 0
             (boot2,) = {str(e.edge_boot_id) for _, e in reader.events} - {boot1}
 
             async def settled() -> bool:
