@@ -11,12 +11,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
-
 from modelops.errors import ModelOpsError, RegistryError
 from modelops.registry import Entry, Registry
-from streams.codec import encode
+from streams.appending import AppendError, append_events
 from streams.events import ModelDeployed
 from streams.events.base import EventBase
 from streams.logsetup import get_logger
@@ -46,20 +43,10 @@ def deployment(entry: Entry, plant_id: str | None, deployed_by: str,
 
 async def publish(kafka: KafkaSettings, topics: Topics, events: Iterable[EventBase]) -> None:
     """Append events to their topics and wait until the broker has them all."""
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers,
-                                client_id=f"{kafka.client_id}-models", enable_idempotence=True)
     try:
-        await producer.start()
-        futures = [await producer.send(topics.topic_for(e).name, encode(e),
-                                       key=topics.key_for(e)) for e in events]
-        for fut in futures:
-            await fut
-    except KafkaError as exc:
-        raise PublishError(f"the broker at {kafka.bootstrap_servers} refused the events "
-                           f"({exc!r}); check BIOGAS_KAFKA_BOOTSTRAP_SERVERS and that the "
-                           "topics exist (biogas topics ensure)") from exc
-    finally:
-        await producer.stop()
+        await append_events(kafka, topics, events, client_id=f"{kafka.client_id}-models")
+    except AppendError as exc:
+        raise PublishError(str(exc)) from exc
 
 
 async def deploy(registry: Registry, entry: Entry, plant_id: str | None,

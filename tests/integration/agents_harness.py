@@ -13,7 +13,8 @@ from typing import IO, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.codec import decode, encode
+from streams.appending import append_events
+from streams.codec import decode
 from streams.events import EventBase
 from streams.topic_admin import delete_topics
 from streams.topics import Topics
@@ -92,16 +93,7 @@ async def delete_app_topics(stack: StackEndpoints, app_id: str) -> None:
 
 
 async def produce(stack: StackEndpoints, topics: Topics, events: Iterable[EventBase]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers,
-                                enable_idempotence=True, linger_ms=5)
-    await producer.start()
-    try:
-        futures = [await producer.send(topics.topic_for(e).name, encode(e),
-                                       key=topics.key_for(e)) for e in events]
-        for fut in futures:
-            await fut
-    finally:
-        await producer.stop()
+    await append_events(stack.kafka, topics, events)
 
 
 async def produce_raw(stack: StackEndpoints, topic: str, key: bytes, value: bytes) -> None:

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from aiokafka import AIOKafkaProducer
 
-from streams.codec import encode
+from streams.appending import append_events
 from streams.events import (
     AlertAcknowledged,
     AlertCleared,
@@ -37,7 +36,7 @@ from streams.events import (
     ScanRecorded,
     Severity,
 )
-from streams.settings import DatabaseSettings
+from streams.settings import DatabaseSettings, KafkaSettings
 from streams.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,16 +119,7 @@ def readings_in(events: Sequence[EventBase]) -> int:
 
 
 async def produce(bootstrap: str, topics: Topics, events: Sequence[EventBase]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True,
-                                linger_ms=5)
-    await producer.start()
-    try:
-        futures = [await producer.send(topics.topic_for(e).name, encode(e),
-                                       key=topics.key_for(e)) for e in events]
-        for future in futures:
-            await future
-    finally:
-        await producer.stop()
+    await append_events(KafkaSettings(bootstrap_servers=bootstrap), topics, events)
 
 
 def projector_env(bootstrap: str, database: DatabaseSettings, topics: Topics, group: str,
