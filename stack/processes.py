@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
+
+from stack.errors import StackError
 
 
 @dataclass(frozen=True)
@@ -86,3 +90,26 @@ def wait_until(predicate: Callable[[], object], timeout_s: float, interval_s: fl
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval_s)
+
+
+def start_server(argv: Sequence[str], log_file: Path, ready: Callable[[], bool], *,
+                 name: str, timeout_s: float, cwd: Path | None = None) -> ProcessRef:
+    """Start ``argv`` in its own session, its output appended to ``log_file``, and wait until
+    ``ready()``; :class:`StackError` naming the log when it exits first or the deadline passes
+    (it is stopped then)."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(list(argv), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    ref = ProcessRef.of(proc.pid)
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            raise StackError(f"{name} exited with {proc.returncode}; see {log_file}")
+        return ready()
+
+    if not wait_until(up, timeout_s, interval_s=0.1):
+        ref.terminate(10)
+        proc.wait()
+        raise StackError(f"{name} did not start within {timeout_s:.0f} s; see {log_file}")
+    return ref

@@ -5,13 +5,12 @@ client), started from the virtualenv's scripts."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from stack.errors import StackError
-from stack.processes import ProcessRef, free_port, port_open, wait_until
+from stack.processes import ProcessRef, free_port, port_open, start_server
 
 
 @dataclass(frozen=True)
@@ -31,21 +30,9 @@ def start(log_file: Path, timeout_s: float = 60.0) -> S3Server:
         raise StackError("moto_server not found: install the dev extras "
                          "(pip install -e '.[dev]', or ./dev setup)")
     port = free_port()
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        proc = subprocess.Popen([command, "-H", "127.0.0.1", "-p", str(port)], stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    ref = ProcessRef.of(proc.pid)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise StackError(f"moto_server exited with {proc.returncode}; see {log_file}")
-        return port_open("127.0.0.1", port)
-
-    if not wait_until(ready, timeout_s, interval_s=0.1):
-        ref.terminate(10)
-        proc.wait()
-        raise StackError(f"moto_server did not listen within {timeout_s:.0f} s; see {log_file}")
+    ref = start_server([command, "-H", "127.0.0.1", "-p", str(port)], log_file,
+                       lambda: port_open("127.0.0.1", port), name="moto_server",
+                       timeout_s=timeout_s)
     return S3Server(endpoint_url=f"http://127.0.0.1:{port}", process=ref, log_file=log_file)
 
 

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from stack.errors import StackError
-from stack.processes import ProcessRef, free_port, wait_until
+from stack.processes import ProcessRef, free_port, start_server
 
 _FILES = ("package.json", "server.mjs")
 
@@ -61,23 +61,9 @@ def start(cache_dir: Path, log_file: Path, timeout_s: float = 120.0) -> Timescal
     """Start a fresh in-memory server on a free loopback port; wait until it accepts."""
     home = ensure_runtime(cache_dir)
     port = free_port()
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        proc = subprocess.Popen([str(shutil.which("node")), "server.mjs", str(port)], cwd=home,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    ref = ProcessRef.of(proc.pid)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise StackError(f"the TimescaleDB test server exited with {proc.returncode}; "
-                             f"see {log_file}")
-        return "ready " in log_file.read_text(errors="replace")
-
-    if not wait_until(ready, timeout_s, interval_s=0.2):
-        ref.terminate(10)
-        proc.wait()
-        raise StackError(f"the TimescaleDB test server did not start within {timeout_s:.0f} s; "
-                         f"see {log_file}")
+    ref = start_server([str(shutil.which("node")), "server.mjs", str(port)], log_file,
+                       lambda: "ready " in log_file.read_text(errors="replace"),
+                       name="the TimescaleDB test server", timeout_s=timeout_s, cwd=home)
     dsn = f"postgresql://postgres:pglite@127.0.0.1:{port}/postgres?sslmode=disable"
     return TimescaleWasmServer(dsn=dsn, process=ref, log_file=log_file)
 
