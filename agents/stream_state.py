@@ -126,7 +126,7 @@ class StreamState:
             by_col = np.empty(len(self.windows.tags))
             by_col.fill(np.nan)
             by_col[cols] = squash(feats.z_value[valid])
-            by_col[~self.rulebook.statistical] = np.nan  # left out, as a missing tag is
+            by_col[self.rulebook.non_statistical] = np.nan  # left out, as a missing tag is
             score = hst.score_learn(by_col[self._hst_cols], score=ready)
         voted = np.zeros(n, dtype=np.bool_)
         if ready:

@@ -120,6 +120,8 @@ class RuleBook:
         self.limits: F64 = np.zeros((0, 5))
         #: per tag column: whether the statistical detectors judge it
         self.statistical: npt.NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
+        #: the columns they do not judge
+        self.non_statistical: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
 
     def extend(self, tags: Sequence[str]) -> None:
         """Resolve the limits of tags added since the last call (``tags`` is every column)."""
@@ -131,6 +133,7 @@ class RuleBook:
             self.limits = np.vstack([self.limits, rows])
             self.statistical = np.concatenate(
                 [self.statistical, np.array([x.statistical for x in new], dtype=np.bool_)])
+            self.non_statistical = np.flatnonzero(~self.statistical)
 
     def check(self, idx: npt.NDArray[np.int64], value: F64, valid: npt.NDArray[np.bool_],
               slope_per_s: F64, since_change_s: F64, has_varied: npt.NDArray[np.bool_],
