@@ -38,6 +38,7 @@ class Stream(StrEnum):
     ALERT_COMMANDS = "alert-commands"
     LAB_RESULTS = "lab-results"
     MODEL_DEPLOYMENTS = "model-deployments"
+    MODEL_DRIFT = "model-drift"
     DEADLETTER = "deadletter"
 
 
@@ -105,6 +106,9 @@ CATALOGUE: tuple[TopicSpec, ...] = (
           config={"cleanup.policy": "compact"}, key_field="model_id",
           description="Signed model deployments, compacted to the latest one per model and "
           "plant scope (key 'model_id' or 'model_id@plant_id')."),
+    _spec(Stream.MODEL_DRIFT, {"model_drift_measured"}, partitions=3, config=_KEEP_FOREVER,
+          description="Drift of each deployed model's inputs per plant and window (PSI per "
+          "feature against the training distribution)."),
     _spec(Stream.DEADLETTER, {"message_dead_lettered"}, partitions=3, config=_retain_days(30),
           description="Messages a worker gave up on, with their raw bytes and the reason."),
 )

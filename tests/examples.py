@@ -26,6 +26,7 @@ from streams.events import (
     LabResultRecorded,
     MessageDeadLettered,
     ModelDeployed,
+    ModelDriftMeasured,
     ModelRef,
     Quality,
     Reading,
@@ -131,6 +132,11 @@ def example_events() -> list[Event]:
             artifact_uri="file:///var/lib/biogas/models/digester-iforest-3.onnx",
             signature=SIGNATURE, key_id="release-2026", features=("mean", "std", "slope_per_h"),
             deployed_by="ml.ops", deployed_at=T0,
+        ),
+        ModelDriftMeasured(
+            plant_id=PLANT, model=model, window_start=T0 - timedelta(hours=24), window_end=T0,
+            rows=86_400, psi={"z_value": 0.04, "drift_t": 0.31}, threshold=0.25, drifting=True,
+            measured_at=T0 + timedelta(seconds=5),
         ),
         LabResultRecorded(
             plant_id=PLANT, sample_id="S-2026-0301-1", analyte=Analyte.FOS_TAC, value=0.31,

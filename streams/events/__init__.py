@@ -28,7 +28,7 @@ from streams.events.edge import (
     TagSpec,
 )
 from streams.events.lab import Analyte, LabResultRecorded
-from streams.events.models import ModelDeployed
+from streams.events.models import ModelDeployed, ModelDriftMeasured
 from streams.events.union import EVENT_TYPES, Event, event_type_of, schema_version_of
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "LabResultRecorded",
     "MessageDeadLettered",
     "ModelDeployed",
+    "ModelDriftMeasured",
     "ModelRef",
     "Quality",
     "Reading",

@@ -1,12 +1,14 @@
-"""Model deployment: a signed ONNX model made available to the detectors."""
+"""Model lifecycle: a signed ONNX model made available to the detectors, and the drift of its
+inputs measured at a plant."""
 
 from __future__ import annotations
 
 import binascii
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
+from streams.events.analytics import FeatureName, ModelRef
 from streams.events.base import EventBase, Name, PlantId, Sha256, UtcDatetime, check_unique
 
 ED25519_SIGNATURE_BYTES = 64
@@ -50,3 +52,37 @@ class ModelDeployed(EventBase):
     ]
     deployed_by: Name
     deployed_at: UtcDatetime
+
+
+class ModelDriftMeasured(EventBase):
+    """The population stability index (PSI) of each model input of a deployed model at one
+    plant over a window, against the model's training distribution.
+
+    Published by ``biogas models drift-watch`` once per window, plant and model; the
+    ``event_id`` is a UUID5 of plant, model, version and window end, so a repeated check of the
+    same window carries the same id.
+    """
+
+    event_type: Literal["model_drift_measured"] = "model_drift_measured"
+    schema_version: Literal[1] = 1
+    plant_id: PlantId
+    model: ModelRef
+    window_start: UtcDatetime
+    window_end: UtcDatetime = Field(description="End of the window (exclusive).")
+    rows: Annotated[int, Field(ge=1, description="Model input rows in the window.")]
+    psi: Annotated[dict[FeatureName, Annotated[float, Field(ge=0)]], Field(min_length=1)] = Field(
+        description="PSI per model input against the training distribution.")
+    threshold: Annotated[float, Field(gt=0, description="PSI above which a feature drifts.")]
+    drifting: bool = Field(description="True when some feature's PSI exceeds the threshold.")
+    measured_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelDriftMeasured:
+        if self.window_end <= self.window_start:
+            raise ValueError(f"window_end {self.window_end.isoformat()} must be after "
+                             f"window_start {self.window_start.isoformat()}")
+        above = sorted(k for k, v in self.psi.items() if v > self.threshold)
+        if self.drifting != bool(above):
+            raise ValueError(f"drifting is {self.drifting} but the features above the "
+                             f"threshold {self.threshold:g} are {above or 'none'}")
+        return self

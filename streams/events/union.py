@@ -23,7 +23,7 @@ from streams.events.edge import (
     TagsConfigured,
 )
 from streams.events.lab import LabResultRecorded
-from streams.events.models import ModelDeployed
+from streams.events.models import ModelDeployed, ModelDriftMeasured
 
 #: Every event type on the log. Decode through this union (see :mod:`streams.codec`).
 Event = Annotated[
@@ -39,6 +39,7 @@ Event = Annotated[
     | AlertCommented
     | AlertCleared
     | ModelDeployed
+    | ModelDriftMeasured
     | LabResultRecorded
     | MessageDeadLettered,
     Field(discriminator="event_type"),

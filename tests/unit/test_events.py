@@ -21,6 +21,7 @@ from streams.events import (
     LabResultRecorded,
     MessageDeadLettered,
     ModelDeployed,
+    ModelDriftMeasured,
     Quality,
     Reading,
     ScanRecorded,
@@ -211,6 +212,29 @@ def test_model_deployment_features_are_unique() -> None:
     deployed = example_of(ModelDeployed)
     with pytest.raises(ValidationError, match="duplicate entries: mean"):
         ModelDeployed.model_validate(_with(deployed, features=("mean", "std", "mean")))
+
+
+def test_drift_measurement_says_drifting_exactly_when_a_feature_crosses_the_threshold() -> None:
+    measured = example_of(ModelDriftMeasured)
+    assert measured.drifting and measured.psi["drift_t"] > measured.threshold
+    with pytest.raises(ValidationError, match=r"drifting is False but .* are \['drift_t'\]"):
+        ModelDriftMeasured.model_validate(_with(measured, drifting=False))
+    calm = _with(measured, psi={"z_value": 0.04, "drift_t": 0.25})
+    with pytest.raises(ValidationError, match=r"drifting is True but .* are none"):
+        ModelDriftMeasured.model_validate(calm)
+    assert not ModelDriftMeasured.model_validate({**calm, "drifting": False}).drifting
+
+
+def test_drift_measurement_window_and_values_are_checked() -> None:
+    measured = example_of(ModelDriftMeasured)
+    with pytest.raises(ValidationError, match=r"window_end .* must be after window_start"):
+        ModelDriftMeasured.model_validate(_with(measured, window_start=measured.window_end))
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        ModelDriftMeasured.model_validate(_with(measured, psi={"z_value": -0.1}))
+    with pytest.raises(ValidationError, match="at least 1"):
+        ModelDriftMeasured.model_validate(_with(measured, psi={}, drifting=False))
+    with pytest.raises(ValidationError, match="rows"):
+        ModelDriftMeasured.model_validate(_with(measured, rows=0))
 
 
 def test_dead_letter_keeps_raw_bytes() -> None:

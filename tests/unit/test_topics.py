@@ -10,7 +10,8 @@ from streams.events import EVENT_TYPES, MessageDeadLettered, ModelDeployed
 from streams.topics import CATALOGUE, Stream, Topics
 from tests.examples import PLANT, example_events, example_of
 
-FOREVER = {"scans", "device-status", "alerts", "alert-commands", "lab-results", "anomalies"}
+FOREVER = {"scans", "device-status", "alerts", "alert-commands", "lab-results", "anomalies",
+           "model-drift"}
 DAY_MS = 86_400_000
 
 
@@ -18,7 +19,7 @@ def test_every_stream_has_one_topic_named_plant_stream_v1() -> None:
     topics = Topics()
     assert [spec.stream for spec in topics] == list(Stream)
     assert topics.names() == tuple(f"plant.{s.value}.v1" for s in Stream)
-    assert len(topics) == 11
+    assert len(topics) == 12
 
 
 def test_every_event_type_goes_to_exactly_one_topic() -> None:
@@ -41,6 +42,7 @@ def test_every_event_type_goes_to_exactly_one_topic() -> None:
         ("alert_commented", "alert-commands"),
         ("lab_result_recorded", "lab-results"),
         ("model_deployed", "model-deployments"),
+        ("model_drift_measured", "model-drift"),
         ("message_dead_lettered", "deadletter"),
     ],
 )
