@@ -1,4 +1,5 @@
-"""``biogas models``: train, promote (parity gate + signature), deploy, shadow, rollback, drift."""
+"""``biogas models``: train, promote (parity gate + signature), deploy, shadow, rollback, drift
+(on demand, or standing with ``drift-watch``)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from rich.table import Table
 
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.features.windows import F64
+from cli.models_watch_cmd import drift_watch
 from modelops.artifacts import KINDS, ModelKind, build
-from modelops.drift import Reference, drift_anomaly, psi_per_feature
+from modelops.drift import drift_anomaly, psi_per_feature, references_of
 from modelops.errors import ModelOpsError
 from modelops.publish import deploy as publish_deployment
 from modelops.publish import previous_version, publish
 from modelops.registry import open_registry
-from modelops.settings import ModelOpsSettings
+from modelops.settings import ModelOpsSettings, load_settings
 from modelops.training_data import (
     TrainingRange,
     count_readings,
@@ -29,13 +31,14 @@ from modelops.training_data import (
     from_projections,
     require_rows,
 )
-from streams.errors import BiogasError
+from streams.errors import BiogasError, ConfigError
 from streams.events import ModelRef
 from streams.logsetup import configure_logging
 from streams.topics import Topics
 
 models_app = typer.Typer(help="Model lifecycle: train, promote, deploy, shadow, rollback, drift.",
                          no_args_is_help=True)
+models_app.command("drift-watch")(drift_watch)
 console = Console()
 Plant = Annotated[str, typer.Option(help="plant id")]
 Since = Annotated[str, typer.Option(help="start of the range, ISO 8601 (UTC if no zone)")]
@@ -47,7 +50,10 @@ Scope = Annotated[str | None, typer.Option("--plant", help="one plant (default: 
 
 
 def _settings() -> ModelOpsSettings:
-    settings = ModelOpsSettings()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
     configure_logging(settings.log)
     return settings
 
@@ -213,8 +219,7 @@ def drift(model_id: str, plant: Plant, since: Since, until: Until,
     until_at = _time(until, "--until")
     try:
         entry = registry.get(model_id, version)
-        refs = {k: Reference(tuple(v["edges"]), tuple(v["shares"]))
-                for k, v in entry.metadata["reference"].items()}
+        refs = references_of(entry.metadata)
         rows = _rows(settings, TrainingRange(plant, _time(since, "--since"), until_at), source)
         values = psi_per_feature(refs, rows)
         table = Table(title=f"PSI vs {model_id} version {entry.version} training "

@@ -10,13 +10,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
 from agents.features.reading import MODEL_FEATURES
 from agents.features.windows import F64
-from modelops.errors import TrainingDataError
-from streams.events import AnomalyDetected, DetectorVote, FeatureContribution, ModelRef
+from modelops.errors import RegistryError, TrainingDataError
+from streams.events import (
+    AnomalyDetected,
+    DetectorVote,
+    FeatureContribution,
+    ModelDriftMeasured,
+    ModelRef,
+)
 
 BINS = 10
 EPS = 1e-4
@@ -39,6 +46,20 @@ def reference(rows: F64, bins: int = BINS) -> dict[str, Reference]:
         edges = np.unique(np.quantile(col, np.linspace(0, 1, bins + 1)[1:-1]))
         out[name] = Reference(tuple(float(e) for e in edges), tuple(_shares(col, edges)))
     return out
+
+
+def references_of(metadata: dict[str, Any]) -> dict[str, Reference]:
+    """The training distribution recorded in a registry version's metadata."""
+    try:
+        refs = {k: Reference(tuple(v["edges"]), tuple(v["shares"]))
+                for k, v in metadata["reference"].items() if k in MODEL_FEATURES}
+    except (KeyError, TypeError, AttributeError):
+        refs = {}
+    if not refs:
+        raise RegistryError(f"{metadata.get('model_id')} version {metadata.get('version')} "
+                            "records no training distribution of the model inputs; retrain "
+                            "it with biogas models train")
+    return refs
 
 
 def _shares(col: F64, edges: F64) -> list[float]:
@@ -81,3 +102,16 @@ def drift_anomaly(plant_id: str, values: dict[str, float], threshold: float,
         top_features=tuple(FeatureContribution(name=f"psi:{k}", value=v, contribution=v / total)
                            for v, k in drifting[:6]),
         model=model, retrospective=False)
+
+
+def drift_measured(plant_id: str, values: dict[str, float], threshold: float, model: ModelRef,
+                   *, window_start: datetime, window_end: datetime, rows: int,
+                   now: datetime | None = None) -> ModelDriftMeasured:
+    """The ``ModelDriftMeasured`` of one plant, model and window. The id is a UUID5 of the
+    plant, model, version and window end, so a repeated check publishes the same event."""
+    key = f"{plant_id}|{model.model_id}|{model.version}|{window_end.isoformat()}"
+    return ModelDriftMeasured(
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, "drift-measured|" + key), plant_id=plant_id,
+        model=model, window_start=window_start, window_end=window_end, rows=rows,
+        psi=values, threshold=threshold, drifting=any(v > threshold for v in values.values()),
+        measured_at=now or datetime.now(UTC))

@@ -62,6 +62,15 @@ async def deploy(registry: Registry, entry: Entry, plant_id: str | None,
     return event
 
 
+def live_deployments(history: list[dict[str, Any]]) -> dict[tuple[str | None, str], str]:
+    """The version live per (plant scope, model id): the last one deployed in each scope
+    (scope None = every plant)."""
+    live: dict[tuple[str | None, str], str] = {}
+    for record in history:
+        live[(record.get("plant_id"), record["model_id"])] = record["version"]
+    return live
+
+
 def previous_version(history: list[dict[str, Any]], model_id: str,
                      plant_id: str | None) -> tuple[str, str]:
     """(current, previous) deployed versions of a model in one plant scope."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.errors import ConfigError
 from streams.settings import DatabaseSettings, KafkaSettings, LogSettings, ObjectStoreSettings
 
 
@@ -32,8 +34,49 @@ class ModelOpsSettings(BaseSettings):
     topic_prefix: str = Field(default="", description="Prefix of the catalogue's topic names.")
     deployed_by: str = Field(default="biogas-models", min_length=1, max_length=128)
     drift_threshold: float = Field(default=0.25, gt=0,
-                                   description="PSI above which a feature is drifting.")
+                                   description="PSI above which a feature is drifting; a "
+                                               "number above 0, e.g. 0.25.")
+    drift_interval_s: float = Field(
+        default=3600.0, gt=0, description="Seconds between drift-watch passes; a number above "
+        "0, e.g. 3600 (hourly). Windows end on multiples of it (UTC).")
+    drift_window_s: float = Field(
+        default=86_400.0, gt=0, description="Seconds of model inputs each drift-watch pass "
+        "checks; a number above 0, e.g. 86400 (the last 24 h).")
+    drift_metrics_host: str = Field(default="127.0.0.1", min_length=1,
+                                    description="Address drift-watch serves /metrics on.")
+    drift_metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=9109, description="Port of drift-watch's Prometheus /metrics; 0-65535, "
+        "0 serves none.")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     s3: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+
+
+_SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
+    ModelOpsSettings, KafkaSettings, ObjectStoreSettings, DatabaseSettings, LogSettings)
+
+
+def load_settings(**overrides: Any) -> ModelOpsSettings:
+    """The settings from the environment (``overrides`` win); :class:`ConfigError` naming the
+    variable and the fix when one is invalid."""
+    try:
+        return ModelOpsSettings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    """One line per invalid setting: its environment variable, the value, what is wrong and
+    what it should be."""
+    cls = next((c for c in _SETTINGS_CLASSES if c.__name__ == exc.title), ModelOpsSettings)
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"])
+        field = cls.model_fields.get(str(error["loc"][0])) if error["loc"] else None
+        message = error["msg"].removeprefix("Value error, ")
+        value = "" if "secret" in name else f"={error['input']!r}"
+        hint = f"; {field.description}" if field is not None and field.description else ""
+        problems.append(f"{prefix}{name.upper()}{value}: {message}{hint}")
+    return "invalid setting: " + "\n".join(problems)

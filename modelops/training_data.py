@@ -62,6 +62,20 @@ def count_readings(db: DatabaseSettings, rng: TrainingRange) -> int:
     return int(row[0]) if row else 0
 
 
+def plants_with_readings(db: DatabaseSettings, since: datetime, until: datetime) -> list[str]:
+    """The plants with at least one reading in ``[since, until)`` in the projections."""
+    try:
+        with connect(db) as conn:
+            found = conn.execute(
+                "SELECT s.plant_id FROM series AS s WHERE EXISTS (SELECT 1 FROM readings AS r "
+                "WHERE r.plant_id = s.plant_id AND r.tag = s.tag AND r.time >= %s "
+                "AND r.time < %s) GROUP BY s.plant_id ORDER BY s.plant_id",
+                (since, until)).fetchall()
+    except ProjectionError as exc:
+        raise ModelOpsError(f"cannot read the projections: {exc}") from exc
+    return [str(row[0]) for row in found]
+
+
 def from_projections(db: DatabaseSettings, rng: TrainingRange,
                      advance: Advance | None = None) -> F64:
     """Model input rows from the ``readings`` view (good readings only)."""
