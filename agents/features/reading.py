@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agents.features.window_kernels import model_inputs
 from agents.features.windows import F64, Aggregates, Step, TagWindows
 
 #: Model input columns, in order. A deployed model must list exactly these features.
@@ -22,7 +23,7 @@ MODEL_FEATURES: tuple[str, ...] = (
 #: noise is about 2-3 after weighting); used by the z-score detector and for explanations.
 FEATURE_WEIGHTS: tuple[float, ...] = (1.0, 4.0, 1.0, 0.5, 4.0, 1.0)
 CLIP = 50.0
-_SHORT, _MID, _LONG = 0, 1, 2
+_MID = 1  # the windows: short (0), mid (1: trends), long (2: the baseline)
 
 
 @dataclass(frozen=True)
@@ -50,30 +51,16 @@ def compute(windows: TagWindows, ts: float, step: Step) -> ReadingFeatures:
     """Features of the readings just added by ``windows.update`` (which returned ``step``)."""
     idx = step.idx
     agg = windows.aggregates(idx)
-    noise = step.noise_before  # not yet moved by this sample: a spike must not hide itself
-    mean_l, std_l = agg.mean[_LONG], agg.std[_LONG]
-    # |mean| with NaN as 0 (fmax ignores NaN)
-    eps = 1e-6 * (np.fmax(np.abs(mean_l), 0.0) + 1.0)
-    scale = np.fmax(np.fmax(std_l, noise), eps)
     n = idx.shape[0]
-    x = np.empty((len(MODEL_FEATURES), n))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.divide(step.value - mean_l, scale, out=x[0])
-        if np.count_nonzero(step.valid) != n:
-            x[0] = np.where(step.valid, z, 0.0)
-        np.divide(agg.mean[_SHORT] - mean_l, scale, out=x[1])
-        np.log((agg.std[_SHORT] + eps) / (std_l + eps), out=x[2])
-        np.divide(step.jump, np.fmax(step.noise_before, eps), out=x[3])
-        np.divide(agg.slope_per_s[_MID] * windows.windows_s[_MID], np.fmax(noise, eps),
-                  out=x[4])
-    x[5] = agg.bad_share[_MID]
-    x[np.isnan(x)] = 0.0
-    np.maximum(x, -CLIP, out=x)
-    np.minimum(x, CLIP, out=x)
+    x = np.empty((n, len(MODEL_FEATURES)))
+    scale = np.empty(n)
+    # the noise not yet moved by this sample: a spike must not hide itself
+    model_inputs(step.value, step.valid, step.jump, step.noise_before, agg.mean, agg.std,
+                 agg.slope_per_s, agg.bad_share, float(windows.windows_s[_MID]), CLIP, x,
+                 scale)
     return ReadingFeatures(
         step=step, agg=agg, since_change_s=windows.since_change_s(ts, idx),
-        ewma=windows.ewma[idx], z_value=x[0].copy(), model_x=np.ascontiguousarray(x.T),
-        scale=scale)
+        ewma=windows.ewma[idx], z_value=x[:, 0].copy(), model_x=x, scale=scale)
 
 
 def published(windows: TagWindows, feats: ReadingFeatures, i: int) -> dict[str, float]:

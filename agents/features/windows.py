@@ -4,8 +4,8 @@ Each window of ``W`` seconds is split into ``n_buckets`` buckets of ``W / n_buck
 aligned to the hour. A window's statistics are the sums over its buckets, so a window covers
 between ``W`` and ``W + W / n_buckets`` seconds of event time (the scan's ``source_ts``).
 Values are stored relative to the tag's first value so that large counters keep their precision.
-Every tag of a stream has one column; all updates of a scan are a handful of vectorised numpy
-operations whatever the number of readings.
+Every tag of a stream has one column; a scan is added by two compiled kernels
+(:mod:`agents.features.window_kernels`).
 """
 
 from __future__ import annotations
@@ -17,17 +17,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from agents.features.window_kernels import N_SUMS, add_scan, roll_buckets, window_stats
+
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 WINDOWS_S: tuple[int, ...] = (60, 600, 3600)
 N_BUCKETS = 12
-#: Rows of the accumulator: count, sum, sum of squares, Σt, Σt², Σtv, bad samples, all samples.
-N_SUMS = 8
-CNT, SUM, SUMSQ, ST, STT, STV, BAD, TOT = range(N_SUMS)
-EWMA_TAU_S = 60.0
-NOISE_ALPHA = 0.02
 
 
 @dataclass(frozen=True)
@@ -88,6 +85,8 @@ class TagWindows:
         self._last_tags: list[str] | None = None
         self._last_idx: I64 = np.zeros(0, dtype=np.int64)
         self._last_sel: slice | I64 = self._last_idx
+        #: per window: the bucket the scan being added falls in (-1: too old)
+        self._slot: I64 = np.zeros(n_w, dtype=np.int64)
 
     @property
     def capacity(self) -> int:
@@ -138,124 +137,35 @@ class TagWindows:
         if self.origin is None:
             self.origin = math.floor(ts / 3600.0) * 3600.0
         t = ts - self.origin
-        valid = good & np.isfinite(values)
-        all_valid = np.count_nonzero(valid) == valid.shape[0]
         late = ts < self.watermark
         self.watermark = max(self.watermark, ts)
-        sel = self.selector(idx)
-        ref = self.ref[sel]
-        fresh = valid & np.isnan(ref)
-        if np.count_nonzero(fresh):
-            self.ref[idx[fresh]] = values[fresh]
-            ref = self.ref[sel]
-        rel = values - ref
-        if not all_valid:
-            rel = np.where(valid, rel, 0.0)
-        self._add_to_buckets(t, idx, sel, valid, all_valid, rel, good)
-        return self._step(ts, idx, sel, values, valid, all_valid, late)
-
-    def _add_to_buckets(self, t: float, idx: I64, sel: slice | I64, valid: BoolArray,
-                        all_valid: bool, rel: F64, good: BoolArray) -> None:
-        n_b = self.n_buckets
-        k = [math.floor(t / width) for width in self.width.tolist()]
-        bucket_no = self.bucket_no.tolist()
-        for w, (k_w, last) in enumerate(zip(k, bucket_no, strict=True)):
-            if k_w > last:
-                n_clear = n_b if last < 0 else min(k_w - last, n_b)
-                cleared = np.arange(k_w - n_clear + 1, k_w + 1) % n_b
-                self.acc[:, w, cleared, :] = 0.0
-                self.tot[:, w, :] = self.acc[:, w].sum(axis=1)
-                self.mn[w, cleared, :] = np.inf
-                self.mx[w, cleared, :] = -np.inf
-                self.bucket_no[w] = k_w
-                bucket_no[w] = k_w
-        live = [w for w, (k_w, last) in enumerate(zip(k, bucket_no, strict=True))
-                if k_w > last - n_b]
-        if not live:
-            return
-        contrib = np.empty((N_SUMS, rel.shape[0]))
-        contrib[CNT] = valid
-        contrib[SUM] = rel
-        np.multiply(rel, rel, out=contrib[SUMSQ])
-        np.multiply(contrib[CNT], t, out=contrib[ST])
-        np.multiply(contrib[CNT], t * t, out=contrib[STT])
-        np.multiply(rel, t, out=contrib[STV])
-        contrib[BAD] = ~good
-        contrib[TOT] = 1.0
-        masked = rel if all_valid else np.where(valid, rel, np.nan)
-        for w in live:
-            b = k[w] % n_b
-            self.acc[:, w, b, sel] += contrib
-            self.mn[w, b, sel] = np.fmin(self.mn[w, b, sel], masked)
-            self.mx[w, b, sel] = np.fmax(self.mx[w, b, sel], masked)
-        if len(live) == len(self.windows_s):
-            self.tot[:, :, sel] += contrib[:, None, :]
-        else:
-            for w in live:
-                self.tot[:, w, sel] += contrib
-
-    def _step(self, ts: float, idx: I64, sel: slice | I64, values: F64, valid: BoolArray,
-              all_valid: bool, late: bool) -> Step:
-        dt = ts - self.last_ts[sel]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            jump = values - self.last_value[sel]
-            if not all_valid:
-                jump = np.where(valid, jump, np.nan)
-            roc = np.where(dt > 0, jump / dt, np.nan)
-        noise_before = np.sqrt(self.diff_var[sel] / 2.0)
-        step = Step(idx, values, valid, jump, roc, noise_before)
-        if late:
-            return step
-        if all_valid:
-            cols, upd, v, d, dt_v = idx, sel, values, jump, dt
-        else:
-            cols = upd = idx[valid]
-            v, d, dt_v = values[valid], jump[valid], dt[valid]
-        moved = cols[d != 0.0]  # NaN counts as a change
-        self.changed_ts[moved] = ts
-        self.n_changes[moved] += 1.0
-        d2 = d * d
-        dv = self.diff_var[upd]
-        moved_var = dv + NOISE_ALPHA * (d2 - dv)
-        if np.isnan(moved_var).any():  # a first difference, or no difference yet
-            known = ~np.isnan(d2)
-            moved_var = np.where(np.isnan(dv), d2, np.where(known, moved_var, dv))
-        self.diff_var[upd] = moved_var
-        e = self.ewma[upd]
-        alpha = -np.expm1(-dt_v / EWMA_TAU_S)
-        ewma = e + alpha * (v - e)
-        if np.isnan(ewma).any():  # a first value, or no earlier timestamp
-            ewma = np.where(np.isnan(e) | np.isnan(alpha), v, ewma)
-        self.ewma[upd] = ewma
-        self.last_value[upd] = v
-        self.last_ts[upd] = ts
-        self.n_seen[upd] += 1.0
-        return step
+        slot = self._slot
+        roll_buckets(t, self.width, self.bucket_no, self.acc, self.tot, self.mn, self.mx, slot)
+        n = idx.shape[0]
+        valid = np.empty(n, dtype=np.bool_)
+        jump, roc, noise_before = np.empty(n), np.empty(n), np.empty(n)
+        add_scan(ts, t, late, idx, values, good, slot, self.acc, self.tot, self.mn, self.mx,
+                 self.ref, self.last_value, self.last_ts, self.changed_ts, self.ewma,
+                 self.diff_var, self.n_seen, self.n_changes, valid, jump, roc, noise_before)
+        return Step(idx, values, valid, jump, roc, noise_before)
 
     def aggregates(self, idx: I64, *, extremes: bool = False) -> Aggregates:
         """Statistics of every window for the tags in ``idx``; min and max only when asked
         (``extremes``), NaN otherwise."""
-        sel = self.selector(idx)
-        s = self.tot[:, :, sel]
-        cnt = s[CNT]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean_rel = s[SUM] / cnt
-            var = np.maximum(s[SUMSQ] / cnt - mean_rel * mean_rel, 0.0)
-            mean_t = s[ST] / cnt
-            var_t = s[STT] / cnt - mean_t * mean_t
-            cov = s[STV] / cnt - mean_t * mean_rel
-            slope = np.where(var_t > 1e-9, cov / var_t, 0.0)
-            bad_share = np.where(s[TOT] > 0, s[BAD] / s[TOT], 0.0)
-        ref = self.ref[idx]
+        shape = (len(self.windows_s), idx.shape[0])
+        count, mean, std = np.empty(shape), np.empty(shape), np.empty(shape)
+        slope, bad_share, samples = np.empty(shape), np.empty(shape), np.empty(shape)
+        window_stats(self.tot, self.ref, idx, count, mean, std, slope, bad_share, samples)
         if extremes:
+            sel = self.selector(idx)
+            ref = self.ref[idx]
             minimum = self.mn[:, :, sel].min(axis=1) + ref
             maximum = self.mx[:, :, sel].max(axis=1) + ref
         else:
-            minimum = maximum = np.empty_like(cnt)
+            minimum = maximum = np.empty(shape)
             minimum.fill(np.nan)
-        return Aggregates(count=cnt, mean=mean_rel + ref, std=np.sqrt(var), minimum=minimum,
-                          maximum=maximum, slope_per_s=slope, bad_share=bad_share,
-                          samples=s[TOT])
+        return Aggregates(count=count, mean=mean, std=std, minimum=minimum, maximum=maximum,
+                          slope_per_s=slope, bad_share=bad_share, samples=samples)
 
     def since_change_s(self, ts: float, idx: I64) -> F64:
         """Seconds since each tag's value last changed (NaN before its first value)."""
