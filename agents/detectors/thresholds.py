@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from agents.detectors.threshold_kernels import decide
 from agents.features.windows import F64, I64
 
 
@@ -129,16 +130,16 @@ class QuantileThresholds:
         """Thresholds of the columns in ``idx`` and which ``eligible`` scores exceed them (on
         warm columns); the other eligible scores are learnt (a threshold must not learn its
         anomalies). Columns in ``idx`` are distinct; ``sel`` as in :meth:`evaluate`."""
-        threshold, warm = self.evaluate(idx, sel)
-        voted = eligible & warm
-        voted &= scores > threshold
-        learn = eligible & ~voted
-        n_learn = np.count_nonzero(learn)
-        if n_learn == idx.shape[0]:
-            self._learn(idx, idx if sel is None else sel, scores, threshold)
-        elif n_learn:
-            cols = idx[learn]
-            self._learn(cols, cols, scores[learn], threshold[learn])
+        if sel is None:
+            sel = idx
+        self._fit(sel.stop if isinstance(sel, slice) else int(idx.max()) + 1 if idx.size else 0)
+        n = idx.shape[0]
+        threshold: F64 = np.empty(n)
+        voted: npt.NDArray[np.bool_] = np.empty(n, dtype=np.bool_)
+        decide(idx, scores, eligible, self.hist, self.seen, self.level, self.inc,
+               self.cached_q, self.age, self._target, self.quantile, self.margin, self.floor,
+               float(self.warmup), self.max_rise, self.decay, float(self.REFRESH), threshold,
+               voted)
         return threshold, voted
 
     def warm(self, idx: I64) -> npt.NDArray[np.bool_]:
