@@ -27,6 +27,7 @@ import numpy.typing as npt
 from river.anomaly import HalfSpaceTrees
 from river.tree.padded import PaddedBranch
 
+from agents.detectors.hst_kernels import score_learn as walk
 from agents.errors import StateError
 from agents.features.windows import F64, I64, BoolArray
 
@@ -74,6 +75,7 @@ class HalfSpaceTreesDetector:
                                          for h in range(n_nodes)])
         # From the right masses (they change only at a pivot): where a score walk stops, and
         # the score it has summed up to each node.
+        self._walk: I64 = np.zeros(height + 1, dtype=np.int64)  # scratch of the compiled walk
         self._stop: BoolArray = np.ones((n_trees, n_nodes), dtype=np.bool_)
         self._summed: F64 = np.zeros((n_trees, n_nodes))
         self._refresh()
@@ -140,6 +142,10 @@ class HalfSpaceTreesDetector:
 
     def _learn(self, path: I64) -> None:
         self.l_mass.reshape(-1)[path.reshape(-1)] += 1.0
+        self._count()
+
+    def _count(self) -> None:
+        """One more sample learnt: pivot the masses at the end of a window."""
         self.learned += 1
         self.counter += 1
         if self.counter == self.window_size:
@@ -152,10 +158,11 @@ class HalfSpaceTreesDetector:
     def score_learn(self, x: F64, *, score: bool) -> float:
         """Score (when asked, else 0.0) then learn one sample given as one value per name of
         :attr:`features` (NaN = missing); the trees must be built."""
-        path = self._path(x, ~np.isnan(x))
-        found = self._score(path) if score else 0.0
-        self._learn(path)
-        return found
+        scoring = score and not self.first_window
+        summed = walk(x, self._split_feature, self._split_at, self.l_mass, self._stop,
+                      self._summed, self.height, scoring, self._walk)
+        self._count()
+        return 1 - summed / self._max_score if scoring else 0.0
 
     def _vector(self, x: Mapping[str, float]) -> F64:
         names = self.features or []
