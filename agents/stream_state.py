@@ -16,7 +16,7 @@ import numpy.typing as npt
 from agents.detectors.hst import HalfSpaceTreesDetector, squash
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.protocol import ZScoreDetector
-from agents.detectors.rules import RuleBook, RuleSpec
+from agents.detectors.rules import RULE_NAMES, RuleBook, RuleSpec
 from agents.detectors.thresholds import QuantileThresholds
 from agents.detectors.voting import DetectorResult, Verdict, vote
 from agents.errors import StateError
@@ -30,6 +30,7 @@ HST_MIN_Z = 3.0
 #: Samples the short window needs before the rate and quality rules judge it.
 MIN_SHORT_SAMPLES = 10
 PERIOD_SCANS = 16  # scan intervals averaged for the sampling period
+_RULE_RESULTS = tuple(f"rule.{name}" for name in RULE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -164,14 +165,13 @@ class StreamState:
             results.append(self._stat(model.name, feats, model.score_rows(feats.model_x),
                                       eligible))
         results.append(self._hst(feats, warm))
-        short = 0
-        enough = feats.agg.samples[short] >= MIN_SHORT_SAMPLES
-        bad_share = np.where(enough, feats.agg.bad_share[short], 0.0)
-        slope = np.where(enough, feats.agg.slope_per_s[short], 0.0)
+        short = feats.agg  # the short window's row (0) judges rates and quality
         rules = self.rulebook.check(
-            idx, step.value, step.valid, slope, feats.since_change_s,
-            self.windows.n_changes[idx] >= 3, bad_share)
-        results.extend(DetectorResult.rule(f"rule.{name}", hit) for name, hit in rules.items())
+            idx, step.value, step.valid, short.slope_per_s[0], feats.since_change_s,
+            self.windows.n_changes[idx] >= 3, short.bad_share[0], samples=short.samples[0],
+            min_samples=MIN_SHORT_SAMPLES)
+        results.extend(DetectorResult.rule(name, hit) for name, hit in
+                       zip(_RULE_RESULTS, rules.values(), strict=True))
         return vote(results, self.config.min_votes)
 
     def to_bytes(self) -> bytes:

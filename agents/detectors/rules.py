@@ -24,6 +24,7 @@ import numpy.typing as npt
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from agents.detectors.vote_kernels import check_rules
 from agents.features.windows import F64
 from streams.errors import ConfigError
 
@@ -137,14 +138,14 @@ class RuleBook:
 
     def check(self, idx: npt.NDArray[np.int64], value: F64, valid: npt.NDArray[np.bool_],
               slope_per_s: F64, since_change_s: F64, has_varied: npt.NDArray[np.bool_],
-              bad_share: F64) -> dict[str, npt.NDArray[np.bool_]]:
-        """Which readings violate each rule (``RULE_NAMES``)."""
-        lim = self.limits[idx]
-        low, high, rate, stuck, bad = lim.T
-        with np.errstate(invalid="ignore"):
-            out_of_range = valid & ((value < low) | (value > high))
-            too_fast = valid & (np.abs(slope_per_s) > rate)
-            is_stuck = valid & has_varied & (since_change_s >= stuck)
-            bad_quality = bad_share > bad
-        return {"range": out_of_range, "rate": too_fast, "stuck": is_stuck,
-                "quality": bad_quality}
+              bad_share: F64, *, samples: F64 | None = None,
+              min_samples: float = 0.0) -> dict[str, npt.NDArray[np.bool_]]:
+        """Which readings violate each rule (``RULE_NAMES``); the rate and quality rules judge
+        a reading only when its short window has ``min_samples`` (``samples``)."""
+        n = idx.shape[0]
+        out = np.empty((len(RULE_NAMES), n), dtype=np.bool_)
+        if samples is None:
+            samples, min_samples = np.zeros(n), 0.0
+        check_rules(self.limits, idx, value, valid, slope_per_s, since_change_s, has_varied,
+                    bad_share, samples, min_samples, out)
+        return dict(zip(RULE_NAMES, out, strict=True))

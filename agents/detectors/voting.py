@@ -14,14 +14,18 @@ top tag, so it is above 1.0 exactly when a threshold was crossed; its threshold 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
+from agents.detectors.vote_kernels import vote as vote_kernel
 from agents.features.windows import F64
 
 BoolArray = npt.NDArray[np.bool_]
 RULE_SCORE, RULE_THRESHOLD = 1.0, 0.5
+#: read-only rule thresholds by scan length (shared: a scan's results are never written to)
+_RULE_THRESHOLDS: dict[int, F64] = {}
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,12 @@ class DetectorResult:
 
     @classmethod
     def rule(cls, name: str, violated: BoolArray) -> DetectorResult:
-        threshold = np.empty(violated.shape[0])
-        threshold.fill(RULE_THRESHOLD)
-        return cls(name=name, score=violated.astype(np.float64) * RULE_SCORE, threshold=threshold,
+        n = violated.shape[0]
+        threshold = _RULE_THRESHOLDS.get(n)
+        if threshold is None:
+            threshold = _RULE_THRESHOLDS[n] = np.full(n, RULE_THRESHOLD)
+            threshold.flags.writeable = False
+        return cls(name=name, score=cast(F64, violated * RULE_SCORE), threshold=threshold,
                    voted=violated, is_rule=True)
 
 
@@ -60,17 +67,8 @@ def vote(results: list[DetectorResult], min_votes: int, strong: float = 0.5) -> 
     threshold = np.array([r.threshold for r in results])
     voted = np.array([r.voted for r in results])
     is_rule = np.array([r.is_rule for r in results])
-    ratio = np.zeros(score.shape)
-    np.divide(score, threshold, out=ratio, where=threshold > 0)
-    ratio[~voted] = 0.0
-    strength = ratio.max(axis=0)
-    stat = ~is_rule
-    stat_voted = voted[stat]
-    stat_threshold = threshold[stat]
-    alone = stat_voted & (score[stat] >= stat_threshold + strong * (1.0 - stat_threshold))
-    needed = max(1, min(min_votes, stat_voted.shape[0]))
-    anomalous = np.logical_or.reduce(voted[is_rule], axis=0)
-    anomalous |= np.logical_or.reduce(alone, axis=0)
-    anomalous |= np.add.reduce(stat_voted, axis=0) >= needed
-    strength[~anomalous] = 0.0
+    n = score.shape[1]
+    anomalous: BoolArray = np.empty(n, dtype=np.bool_)
+    strength: F64 = np.empty(n)
+    vote_kernel(score, threshold, voted, is_rule, min_votes, strong, anomalous, strength)
     return Verdict(anomalous=anomalous, strength=strength, results=tuple(results))
