@@ -6,6 +6,7 @@ import faust
 
 from agents.app import create_app
 from agents.settings import AgentsSettings
+from agents.warmup import warm_up_kernels
 from streams.gc_tuning import tune_for_streaming
 from streams.logsetup import configure_logging, get_logger
 
@@ -17,6 +18,7 @@ def run_worker(settings: AgentsSettings) -> None:
                               topic_prefix=settings.topic_prefix,
                               bootstrap_servers=settings.kafka.bootstrap_servers)
     app = create_app(settings)
+    get_logger("agents").info("kernels_ready", seconds=round(warm_up_kernels(), 2))
     tune_for_streaming()
     worker = faust.Worker(app, loglevel=settings.log.level, override_logging=False,
                           redirect_stdouts=False, quiet=True)
