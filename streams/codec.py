@@ -18,6 +18,7 @@ from streams.events.base import ENVELOPE_FIELDS
 from streams.upcasting import DEFAULT_UPCASTERS, Upcasters
 
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+_ENVELOPE_DEFAULTED = frozenset(ENVELOPE_FIELDS) - {"event_type"}
 
 
 def encode(event: EventBase) -> bytes:
@@ -33,6 +34,10 @@ def decode(data: bytes | bytearray | memoryview | str, *,
     :class:`UnknownEventTypeError`, :class:`streams.contract_errors.UpcastError` or
     :class:`InvalidEventError`.
     """
+    if upcasters is DEFAULT_UPCASTERS:
+        fast = _validate_current(data)
+        if fast is not None:
+            return fast
     raw = _parse(data)
     event_type = raw["event_type"]
     if event_type not in EVENT_TYPES:
@@ -42,6 +47,19 @@ def decode(data: bytes | bytearray | memoryview | str, *,
     if missing:
         raise InvalidEventError(event_type, missing)
     return validate(raw)
+
+
+def _validate_current(data: bytes | bytearray | memoryview | str) -> Event | None:
+    """The event when ``data`` is a valid event of a current schema version that carries its
+    whole envelope, parsed and validated in one native pass; None otherwise (the caller then
+    takes the path that upcasts and names every problem)."""
+    try:
+        event = _EVENT_ADAPTER.validate_json(bytes(data) if isinstance(data, memoryview)
+                                             else data)
+    except ValidationError:
+        return None
+    # defaults must not stand in for a missing envelope (event_type selected the type)
+    return event if event.model_fields_set >= _ENVELOPE_DEFAULTED else None
 
 
 def validate(raw: dict[str, Any]) -> Event:
