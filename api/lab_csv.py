@@ -30,7 +30,41 @@ def parse_lab_csv(data: bytes) -> list[LabResultIn]:
     except UnicodeDecodeError as exc:
         raise LabCsvError([f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"]) \
             from exc
-    reader = csv.DictReader(io.StringIO(text))
+    lines = _Lines(text)
+    reader = csv.DictReader(lines)
+    try:
+        results, problems = _rows(reader, lines)
+    except csv.Error as exc:
+        raise LabCsvError([f"line {lines.count}: not a readable CSV ({exc})"]) from exc
+    if problems:
+        raise LabCsvError(problems)
+    if not results:
+        raise LabCsvError(["the file has a header but no rows"])
+    return results
+
+
+class _Lines:
+    """The text's lines for the csv reader, counted (``csv.reader.line_num`` is behind by one
+    when the reader fails in a line). ``newline=""`` leaves line endings to the csv module, as
+    its documentation asks: LF, CRLF and a bare CR all end a line, and one inside a quoted
+    field is kept."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = io.StringIO(text, newline="")
+        self.count = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.count += 1
+        return line
+
+
+def _rows(reader: csv.DictReader[str], lines: _Lines) -> tuple[list[LabResultIn], list[str]]:
+    """The valid rows and the problems of the others; ``csv.Error`` for unreadable text (the
+    header is read here too)."""
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
@@ -39,26 +73,20 @@ def parse_lab_csv(data: bytes) -> list[LabResultIn]:
                            f"missing: {missing or 'none'}, unknown: {unknown or 'none'}"])
     results: list[LabResultIn] = []
     problems: list[str] = []
-    try:
-        for line, raw in enumerate(reader, start=2):
-            if len(results) + len(problems) >= MAX_ROWS:
-                raise LabCsvError([f"at most {MAX_ROWS} rows per upload"])
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-            if None in raw:
-                problems.append(f"line {line}: more fields than the header names")
-                continue
-            try:
-                results.append(LabResultIn.model_validate(
-                    {**row, "digester": row.get("digester") or None}))
-            except ValidationError as exc:
-                problems.append(f"line {line}: {_why(exc)}")
-    except csv.Error as exc:
-        raise LabCsvError([f"not a readable CSV: {exc}"]) from exc
-    if problems:
-        raise LabCsvError(problems)
-    if not results:
-        raise LabCsvError(["the file has a header but no rows"])
-    return results
+    for raw in reader:
+        line = lines.count  # the file's line (blank lines are skipped, not counted as rows)
+        if len(results) + len(problems) >= MAX_ROWS:
+            raise LabCsvError([f"at most {MAX_ROWS} rows per upload"])
+        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if None in raw:
+            problems.append(f"line {line}: more fields than the header names")
+            continue
+        try:
+            results.append(LabResultIn.model_validate(
+                {**row, "digester": row.get("digester") or None}))
+        except ValidationError as exc:
+            problems.append(f"line {line}: {_why(exc)}")
+    return results, problems
 
 
 def _why(exc: ValidationError) -> str:

@@ -121,3 +121,58 @@ async def test_commands_are_events_visible_through_the_projections(
         actors = {(h["event_type"], h["actor"]) for h in detail_body["history"]}
         assert ("alert_acknowledged", "op.weber") in actors
         assert ("alert_commented", "tech.mueller") in actors
+
+
+BOUNDARY = "c12472ce90b7251a062fa2fd19e7344a"
+
+
+def _multipart(*parts: tuple[bytes, bytes]) -> bytes:
+    """A multipart/form-data body of raw ``(Content-Disposition parameters, content)`` parts,
+    so field names and contents reach the server byte for byte."""
+    body = b"".join(b"--" + BOUNDARY.encode() + b"\r\nContent-Disposition: form-data; "
+                    + disposition + b"\r\n\r\n" + content + b"\r\n"
+                    for disposition, content in parts)
+    return body + b"--" + BOUNDARY.encode() + b"--\r\n"
+
+
+# The request schemathesis found answered with a 500: odd extra form fields, and a file whose
+# one line holds a bare CR in an unquoted field.
+FUZZ_UPLOAD = _multipart(
+    (b'name=""', b'{"6": {"\\u00e3": ""}}'),
+    ('name="Ð·õ"'.encode(), b"{}"),
+    ('name="÷C"'.encode(),
+     b'{"yE\\t\\u00d5&\\u008f\\u00ea": -287236, "\\ud827\\udc2e\\u009c": -701054873971}'),
+    ('name="Ë'.encode() + b"\xf0\xba\xa3\x90\xf2\x81\x9a\x91\xf3\xb0\xbe\xb7'=\xc2\x82"
+     + 'ò'.encode() + b'\x08"', b"4.822168207858235e-273"),
+    (b'name="file"; filename="file"',
+     b"\xf2\x9b\xb9\xb2\xf2\x87\x8b\x87" + "Ñ".encode() + b"\xf0\xb5\x95\xa4\xf3\xa8\xbe\x94"
+     b"\xf2\xaf\xaf\xbe" + "µ\r~Õ_".encode() + b"\xc2\x85\x05"))
+HEADER = b"sample_id,analyte,value,unit,sampled_at"
+
+
+@pytest.mark.parametrize(("body", "detail"), [
+    (FUZZ_UPLOAD, "header must name"),
+    (_multipart((b'name="file"; filename="lab.csv"', HEADER + b"\r\xff\r")), "not UTF-8"),
+    # CR-only line endings (old spreadsheet exports) are lines; the bad row is named
+    (_multipart((b'name="file"; filename="lab.csv"',
+                 HEADER + b"\rS-1,ts,1,%,2026-03-01T08:00:00Z\rS-2,ts,x,%,2026-03-01T08:00:00Z"
+                 b"\r")), "line 3: value"),
+    # a bare CR inside an unquoted field splits the row
+    (_multipart((b'name="file"; filename="lab.csv"',
+                 HEADER + b"\nS-1,ts,3\r2,%,2026-03-01T08:00:00Z\n")), "line 2:"),
+    (_multipart((b'name="file"; filename="lab.csv"',
+                 HEADER + b"\nS-1\x00,ts,1,%,2026-03-01T08:00:00Z\n")), "control characters"),
+    (_multipart((b'name="file"; filename="lab.csv"', b"\x00")), "header must name"),
+    (_multipart((b'name="file"; filename="lab.csv"', b'"' + b"a" * 200_000 + b'"\n')),
+     "not a readable CSV"),
+    (_multipart((b'name="file"; filename="lab.csv"', b"")), "header must name"),
+], ids=["schemathesis-repro", "invalid-utf8", "cr-only-lines", "stray-cr", "nul-in-field",
+        "nul-only", "field-too-large", "empty"])
+async def test_malformed_uploads_get_a_4xx_naming_the_problem(
+        database: DatabaseSettings, body: bytes, detail: str) -> None:
+    async with client_for(settings_for(database)) as api:
+        r = await api.post("/plants/plant-a/lab-results/csv", content=body, headers={
+            **TECH_A, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert detail in r.json()["detail"], r.json()

@@ -65,6 +65,34 @@ def test_lab_csv_names_every_bad_line() -> None:
         parse_lab_csv(b"\xff\xfe")
 
 
+HEADER = b"sample_id,analyte,value,unit,sampled_at"
+ROW = b"S-1,fos_tac,0.3,-,2026-03-01T08:00:00Z"
+
+
+def test_lab_csv_takes_any_line_ending_and_names_the_file_line() -> None:
+    for end in (b"\n", b"\r\n", b"\r"):
+        assert len(parse_lab_csv(HEADER + end + ROW + end + ROW)) == 2
+    with pytest.raises(LabCsvError, match=r"^line 4: value"):
+        parse_lab_csv(HEADER + b"\r\n\r\n" + ROW + b"\r\nS-1,ts,x,%,2026-03-01T08:00:00Z\r\n")
+    assert parse_lab_csv(HEADER + b'\n"S\r\n1",ts,1,%,2026-03-01T08:00:00Z\n')[0].sample_id \
+        == "S\r\n1"
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    # the file schemathesis uploaded: one line with a bare CR inside an unquoted field
+    (b"\xf2\x9b\xb9\xb2\xf2\x87\x8b\x87\xc3\x91\xf0\xb5\x95\xa4\xf3\xa8\xbe\x94\xf2\xaf\xaf\xbe"
+     b"\xc2\xb5\r~\xc3\x95_\xc2\x85\x05", "header must name"),
+    (HEADER + b"\nS-1,ts,3\r2,%,2026-03-01T08:00:00Z\n", "line 2: unit"),
+    (b"\x00", "header must name"),
+    (HEADER + b"\nS-1\x00,ts,1,%,2026-03-01T08:00:00Z\n", "control characters"),
+    (b'"' + b"a" * 200_000 + b'"', "line 1: not a readable CSV"),
+    (HEADER + b'\n"' + b"a" * 200_000 + b'",ts,1,%,2026-03-01T08:00:00Z', "line 2: not a readable"),
+])
+def test_lab_csv_rejects_malformed_text_with_a_reason(data: bytes, why: str) -> None:
+    with pytest.raises(LabCsvError, match=why):
+        parse_lab_csv(data)
+
+
 def test_profiles_file(tmp_path: Path) -> None:
     path = tmp_path / "profiles.toml"
     path.write_text('[plants.plant-b]\nworking_volume_m3 = 4000\n')
