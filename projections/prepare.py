@@ -51,7 +51,9 @@ _NULL = _LENGTH.pack(-1)
 
 def encode_readings(rows: Sequence[ReadingRow]) -> bytes:
     """Reading rows (``READING_COLUMNS``: int8, timestamptz, float8, text, text) as a whole
-    binary COPY stream, as psycopg would write them row by row."""
+    binary COPY stream, as psycopg would write them row by row. Texts are Unicode without NUL:
+    decoded from UTF-8 JSON (the codec rejects lone surrogates) and passed through
+    :func:`projections.values.clean_text`."""
     parts = [COPY_SIGNATURE]
     append = parts.append
     texts: dict[str, bytes] = {}

@@ -5,12 +5,14 @@ one of the batch's edge events."""
 from __future__ import annotations
 
 import asyncio
+import json
 import pickle
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from hypothesis import given
+import pytest
+from hypothesis import example, given
 from hypothesis import strategies as st
 from psycopg._copy_base import BinaryFormatter
 from psycopg.adapt import Transformer
@@ -18,8 +20,10 @@ from psycopg.adapt import Transformer
 from projections.batch import Batch, EdgeEvent, RawMessage, SeqSet, decode_batch, route_batch
 from projections.prepare import PreparePool, encode_readings, prepare, rows_given
 from projections.rows import READING_COLUMNS, ReadingRow
-from streams.codec import encode
-from tests.examples import BOOT_ID, T0, example_events, scan
+from projections.values import clean_text, series_id
+from streams.codec import decode, encode
+from streams.contract_errors import MalformedEventError
+from tests.examples import BOOT_ID, PLANT, T0, example_events, scan
 
 _TYPES = ("int8", "timestamptz", "float8", "text", "text")
 
@@ -33,12 +37,15 @@ def _psycopg_copy(rows: list[ReadingRow]) -> bytes:
     return data + bytes(formatter.end())
 
 
+#: The text a reading row can hold: decoded from UTF-8 JSON, so Unicode scalar values only (the
+#: codec rejects a lone surrogate, see the tests below), and no NUL (``clean_text``).
+row_text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"))
 reading_rows = st.lists(st.tuples(
     st.integers(min_value=-2**63, max_value=2**63 - 1),
     st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1),
                  timezones=st.just(UTC)),
     st.none() | st.floats(allow_nan=False, allow_infinity=False),
-    st.none() | st.text(alphabet=st.characters(exclude_characters="\x00")),
+    st.none() | row_text,
     st.sampled_from(["good", "stale", "comm_fail"])), max_size=20)
 
 
@@ -47,6 +54,63 @@ def test_readings_are_encoded_byte_for_byte_as_psycopg_copies_them(
         rows: list[ReadingRow]) -> None:
     assert len(READING_COLUMNS) == len(_TYPES)
     assert encode_readings(rows) == _psycopg_copy(rows)
+
+
+def _scan_json(tag: str = "chp1.state", value: str = "run", device: str = "plc1",
+               seq: int = 0) -> bytes:
+    """A scan as another producer may write it: every non-ASCII character as a JSON ``\\u``
+    escape, so a string may carry a surrogate escape no UTF-8 text can hold."""
+    raw = scan(seq=seq).model_dump(mode="json")
+    raw["device"] = device
+    raw["readings"][3].update(tag=tag, value=value)
+    return json.dumps(raw, ensure_ascii=True).encode()
+
+
+@given(st.text())  # any code points, lone surrogates and NUL included
+@example("\ud800")
+@example("x\udfff")
+@example("\ud83d\ude00")  # a surrogate pair: one character (U+1F600) once decoded
+@example("a\x00b")
+def test_text_values_reach_the_copy_intact_or_are_rejected_by_the_contract(text: str) -> None:
+    try:  # how a JSON reader reads the escapes: UTF-16 code units, pairs joined
+        expected: str | None = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        expected = None  # a lone surrogate: not Unicode text
+    message = RawMessage("t", 0, 0, _scan_json(value=text))
+    batch = route_batch(decode_batch([message]), SeqSet({}))
+
+    if expected is None:
+        with pytest.raises(MalformedEventError, match="surrogate"):
+            decode(message.value or b"")
+        assert batch.readings == 0 and batch.events == 0
+        [(_, _, _, error_type, reason, payload)] = batch.rows.rejected
+        assert error_type == "ContractError" and "surrogate" in reason
+        assert payload == message.value
+    else:
+        assert batch.rows.rejected == []
+        texts = {sid: value for sid, _, _, value, _ in batch.rows.readings}
+        assert texts[series_id(PLANT, "chp1.state")] == clean_text(expected)
+    assert prepare([message]).batch.readings_copy == _psycopg_copy(batch.rows.readings)
+
+
+@pytest.mark.parametrize("bad", [_scan_json(tag="chp1.st\udc80", seq=1),
+                                 _scan_json(value="run\ud800", seq=1),
+                                 _scan_json(device="plc\udc80", seq=1)],
+                         ids=["tag", "value", "device"])
+def test_a_lone_surrogate_is_rejected_and_the_rest_of_the_batch_projected(bad: bytes) -> None:
+    messages = [RawMessage("t", 0, i, data)
+                for i, data in enumerate([_scan_json(seq=0), bad, _scan_json(seq=2)])]
+    with pytest.raises(MalformedEventError, match=r"not valid JSON: .*surrogate"):
+        decode(bad)
+
+    prepared = prepare(messages)
+
+    assert [(r[2], r[3]) for r in prepared.batch.rows.rejected] == [(1, "ContractError")]
+    assert "surrogate" in prepared.batch.rows.rejected[0][4]
+    assert prepared.batch.events == 2
+    assert prepared.batch.readings == 2 * len(scan().readings)
+    expected = route_batch(decode_batch([messages[0], messages[2]]), SeqSet({}))
+    assert prepared.batch.readings_copy == _psycopg_copy(expected.rows.readings)
 
 
 def _messages() -> list[RawMessage]:
