@@ -1,17 +1,18 @@
 """The detector agent's batch handling, independent of the consumer that feeds it.
 
-For each batch: decode every message (undecodable ones become dead letters), run the scan
-through :class:`agents.pipeline.ScanProcessor`, publish features and anomalies and wait until
-the broker has them, then write one state snapshot per stream and per plant touched (plant
+Each message is decoded (undecodable ones become dead letters) and its scan run through
+:class:`agents.pipeline.ScanProcessor` as it arrives; features and anomalies are published at
+once. A flush (after a number of messages, or when the stream goes quiet) waits until the
+broker has them, then writes one state snapshot per stream and per plant touched (plant
 features and lab results live beside the streams, under :func:`agents.pipeline.plant_key`).
-Only then is the batch
-acknowledged (by the caller), so a crash at any point replays scans that are either not yet in
-the snapshot (and are applied again) or already in it (and are skipped by their ``seq``).
+Only then are the messages acknowledged (by the caller), so a crash at any point replays scans
+that are either not yet in the snapshot (and are applied again) or already in it (and are
+skipped by their ``seq``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,80 +53,105 @@ class StateStore(Protocol):
 
 
 class DetectWorker:
-    """Handles batches of scans (and lab results) for one process."""
+    """Handles scans (and lab results) for one process: :meth:`add` applies a message at once
+    and queues its outputs; :meth:`flush` waits until the broker has them and then writes the
+    snapshots of what changed. A message is acknowledged (by the caller) only after the flush
+    that follows it."""
 
     def __init__(self, processor: ScanProcessor, topics: Topics, publish: Publish,
-                 store: StateStore, *, flush: Callable[[], Awaitable[None]] | None = None) -> None:
+                 store: StateStore) -> None:
         self.processor = processor
         self.topics = topics
         self.publish = publish
         self.store = store
-        self.flush = flush
         self.counts = {"scans": 0, "skipped": 0, "features": 0, "anomalies": 0,
                        "dead_letters": 0}
         #: plant id -> the scans topic's partition its scans arrive on
         self._scan_partition: dict[str, int] = {}
+        # since the last flush: outputs not yet confirmed, streams and plants changed
+        self._pending: list[Awaitable[object]] = []
+        self._touched: dict[str, int] = {}
+        self._plants: dict[str, int] = {}
+
+    @property
+    def unflushed(self) -> bool:
+        """Whether anything was added since the last flush."""
+        return bool(self._pending or self._touched or self._plants)
 
     def forget(self) -> None:
-        """Drop cached states (after a rebalance); they reload from the store when used."""
+        """Drop cached states (after a rebalance; flush first): they reload from the store
+        when used."""
         self.processor.states.clear()
         self.processor.plants.clear()
+        self._pending.clear()
+        self._touched.clear()
+        self._plants.clear()
 
-    async def _send(self, event: EventBase, pending: list[Awaitable[object]]) -> None:
+    async def _send(self, event: EventBase) -> None:
         spec = self.topics.topic_for(event)
-        pending.append(await self.publish(spec.name, self.topics.key_for(event), encode(event)))
+        self._pending.append(await self.publish(spec.name, self.topics.key_for(event),
+                                                encode(event)))
 
     async def handle(self, batch: Sequence[Message]) -> None:
-        pending: list[Awaitable[object]] = []
-        touched: dict[str, int] = {}
-        plants: dict[str, int] = {}
+        """:meth:`add` every message, then :meth:`flush`."""
         for msg in batch:
-            try:
-                if msg.value is None:
-                    raise ContractError("message has no value (tombstone)")
-                event = decode(msg.value)
-                if isinstance(event, LabResultRecorded):
-                    self._restore_plant(event.plant_id)
-                    self.processor.lab_result(event)
-                    # beside the plant's streams when they are known (the scans topic's
-                    # partition of the plant, where its snapshots are read back)
-                    plants[event.plant_id] = self._scan_partition.get(
-                        event.plant_id, msg.position.partition)
-                    continue
-                if not isinstance(event, ScanRecorded):
-                    raise ContractError(f"a {event.event_type} event does not belong on "
-                                        f"{msg.position.topic}")
-            except ContractError as exc:
-                await self._dead_letter(msg, exc, pending)
-                continue
-            key = stream_key(event)
-            if key not in self.processor.states:
-                self._restore(key)
-            self._restore_plant(event.plant_id)
-            try:
-                outcome = self.processor.process(event)
-            except AgentsError as exc:  # e.g. the model failed to score: park the scan
-                await self._dead_letter(msg, exc, pending)
-                continue
-            if outcome.skipped:
-                self.counts["skipped"] += 1
-                continue
-            self.counts["scans"] += 1
-            for out in (*outcome.features, *outcome.anomalies):
-                await self._send(out, pending)
-            self.counts["features"] += len(outcome.features)
-            self.counts["anomalies"] += len(outcome.anomalies)
-            touched[key] = plants[event.plant_id] = msg.position.partition
-            self._scan_partition[event.plant_id] = msg.position.partition
+            await self.add(msg)
+        await self.flush()
+
+    async def add(self, msg: Message) -> None:
+        """Apply one message: a scan (its features and anomalies are published), a lab result,
+        or a dead letter for anything undecodable or out of place."""
+        try:
+            if msg.value is None:
+                raise ContractError("message has no value (tombstone)")
+            event = decode(msg.value)
+            if isinstance(event, LabResultRecorded):
+                self._restore_plant(event.plant_id)
+                self.processor.lab_result(event)
+                # beside the plant's streams when they are known (the scans topic's
+                # partition of the plant, where its snapshots are read back)
+                self._plants[event.plant_id] = self._scan_partition.get(
+                    event.plant_id, msg.position.partition)
+                return
+            if not isinstance(event, ScanRecorded):
+                raise ContractError(f"a {event.event_type} event does not belong on "
+                                    f"{msg.position.topic}")
+        except ContractError as exc:
+            await self._dead_letter(msg, exc)
+            return
+        key = stream_key(event)
+        if key not in self.processor.states:
+            self._restore(key)
+        self._restore_plant(event.plant_id)
+        try:
+            outcome = self.processor.process(event)
+        except AgentsError as exc:  # e.g. the model failed to score: park the scan
+            await self._dead_letter(msg, exc)
+            return
+        if outcome.skipped:
+            self.counts["skipped"] += 1
+            return
+        self.counts["scans"] += 1
+        for out in (*outcome.features, *outcome.anomalies):
+            await self._send(out)
+        self.counts["features"] += len(outcome.features)
+        self.counts["anomalies"] += len(outcome.anomalies)
+        self._touched[key] = self._plants[event.plant_id] = msg.position.partition
+        self._scan_partition[event.plant_id] = msg.position.partition
+
+    async def flush(self) -> None:
+        """Wait until the broker has every queued output, then snapshot the streams and plants
+        changed since the last flush."""
+        pending, self._pending = self._pending, []
         for fut in pending:
             await fut
+        touched, self._touched = self._touched, {}
+        plants, self._plants = self._plants, {}
         for key, partition in touched.items():
             self.store.save(key, partition, self.processor.snapshot(key))
         for plant_id, partition in plants.items():
             self.store.save(plant_key(plant_id), partition,
                             self.processor.snapshot_plant(plant_id))
-        if self.flush is not None:
-            await self.flush()
 
     def _restore(self, key: str) -> None:
         saved = self.store.load(key)
@@ -147,12 +173,11 @@ class DetectWorker:
         except StateError as exc:
             log.error("plant_state_unreadable_starting_fresh", plant=plant_id, error=str(exc))
 
-    async def _dead_letter(self, msg: Message, exc: ContractError | AgentsError,
-                     pending: list[Awaitable[object]]) -> None:
+    async def _dead_letter(self, msg: Message, exc: ContractError | AgentsError) -> None:
         letter = dead_letter(msg.position, msg.key, msg.value, reason=str(exc),
                              error_type=type(exc).__name__, by=BY)
         self.counts["dead_letters"] += 1
         log.warning("message_dead_lettered", topic=msg.position.topic,
                     partition=msg.position.partition, offset=msg.position.offset,
                     reason=letter.reason[:300], error_type=letter.error_type)
-        await self._send(letter, pending)
+        await self._send(letter)
