@@ -16,7 +16,7 @@ State lives in two Faust tables kept in memory and recovered from their changelo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, cast
 
 import faust
@@ -31,6 +31,7 @@ from agents.detect_worker import DetectWorker, Message
 from agents.detectors.rules import load_rules
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys
+from agents.output_producer import OutputProducer
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.settings import AgentsSettings
 from agents.stream_state import DetectionConfig
@@ -92,9 +93,9 @@ def create_app(settings: AgentsSettings) -> faust.App:
                                          key_serializer="raw", value_serializer="raw")
                     for spec in topics}
 
-    async def publish(topic: str, key: bytes, value: bytes) -> Awaitable[object]:
-        fut: Awaitable[object] = await faust_topics[topic].send(key=key, value=value)
-        return fut
+    outputs = OutputProducer(settings.kafka, linger_s=settings.producer_linger_s,
+                             client_id=f"{settings.kafka.client_id}-agents")
+    publish = outputs.publish
 
     async def reject(letter: MessageDeadLettered) -> object:
         return await publish(topics.name("deadletter"), topics.key_for(letter), encode(letter))
@@ -119,6 +120,9 @@ def create_app(settings: AgentsSettings) -> faust.App:
                                   TrustedKeys.from_directory(settings.trusted_keys_dir), slot,
                                   reject, ArtifactFetcher(settings.s3))
 
+    # one batch at a time: a rebalance forgets the cached states only between batches
+    batch_lock = asyncio.Lock()
+
     @app.agent(faust_topics[topics.name("scans")], name="detect")
     async def detect(stream: StreamT[bytes]) -> AsyncIterator[None]:
         batches = cast(Stream[bytes], stream).take_events(settings.batch_max,
@@ -126,7 +130,8 @@ def create_app(settings: AgentsSettings) -> faust.App:
         async for events in batches:
             if not follower.ready.is_set():  # score with the deployed models from the start
                 await follower.ready.wait()
-            await detect_worker.handle([_message(e) for e in events])
+            async with batch_lock:
+                await detect_worker.handle([_message(e) for e in events])
             # Let the stream's buffering task run before the batch is released: a batch handled
             # without any suspension (all scans replayed and skipped) can otherwise stall it.
             await asyncio.sleep(0)
@@ -135,7 +140,8 @@ def create_app(settings: AgentsSettings) -> faust.App:
     @app.agent(faust_topics[topics.name("lab-results")], name="lab")
     async def lab(stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
-            await detect_worker.handle([_message(event)])
+            async with batch_lock:
+                await detect_worker.handle([_message(event)])
             yield None
 
     alert_sources = app.topic(topics.name("anomalies"), topics.name("alert-commands"),
@@ -158,11 +164,17 @@ def create_app(settings: AgentsSettings) -> faust.App:
     async def follow_deployments() -> None:
         await follower.run()
 
+    @app.on_before_shutdown.connect
+    async def stop_outputs(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        await outputs.stop()
+
     @app.on_partitions_revoked.connect
     async def forget_cached_state(sender: Any, /, *args: Any, signal: Any,
                                   **kwargs: Any) -> None:
-        detect_worker.forget()
+        async with batch_lock:  # not in the middle of a batch, whose snapshots it would empty
+            detect_worker.forget()
         alert_worker.forget()
 
-    del detect, lab, alerts, clear_quiet_alerts, follow_deployments, forget_cached_state
+    del (detect, lab, alerts, clear_quiet_alerts, follow_deployments,
+         forget_cached_state, stop_outputs)
     return app

@@ -20,8 +20,10 @@ class AgentsSettings(BaseSettings):
     topic_prefix: str = Field(default="", description="Prefix of the catalogue's topic names.")
     data_dir: Path = Field(default=Path("/tmp/biogas-agents"),  # noqa: S108
                            description="Faust's data directory.")
-    batch_max: int = Field(default=500, ge=1, description="Scans processed per batch at most.")
-    batch_within_s: float = Field(default=0.2, gt=0, description="Longest wait to fill a batch.")
+    batch_max: int = Field(default=1000, ge=1, description="Scans processed per batch at most "
+                           "(outputs confirmed, one snapshot per stream, offsets acknowledged).")
+    batch_within_s: float = Field(default=0.5, gt=0, description="Longest wait to fill a batch "
+                                  "(the detection latency when scans arrive slowly).")
     producer_linger_s: float = Field(
         default=0.005, ge=0, description="How long the producer gathers outputs into one "
         "request (a batch's outputs are still awaited before its snapshot and commit).")

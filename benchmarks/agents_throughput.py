@@ -35,6 +35,7 @@ from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import DEFAULT_RULES
 from agents.features.reading import MODEL_FEATURES
 from agents.models.signing import new_key_pair, sign_artifact
+from agents.output_producer import BATCH_BYTES
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.stream_state import DetectionConfig
 from streams.codec import decode, encode
@@ -120,7 +121,7 @@ async def faust_side(servers: str, topics: Topics, n: int, tmp: Path, keys: Path
                BIOGAS_AGENTS_APP_ID=app_id,
                BIOGAS_AGENTS_TOPIC_PREFIX=topics.prefix, BIOGAS_AGENTS_DATA_DIR=str(tmp / "d"),
                BIOGAS_AGENTS_WARMUP_SAMPLES=str(WARMUP), BIOGAS_AGENTS_LATE_AFTER_S="1e12",
-               BIOGAS_AGENTS_BATCH_MAX="1000", BIOGAS_AGENTS_TRUSTED_KEYS_DIR=str(keys),
+               BIOGAS_AGENTS_TRUSTED_KEYS_DIR=str(keys),
                BIOGAS_LOG_LEVEL="warning", BIOGAS_LOG_FORMAT="json")
     with (tmp / "faust.log").open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
@@ -156,7 +157,9 @@ async def bare_side(servers: str, topics: Topics, source: str, n: int,
     await admin.create_topics([NewTopic(state_topic, 6, 1, topic_configs={
         "cleanup.policy": "compact"})])
     await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=5,
+                                enable_idempotence=True, max_batch_size=BATCH_BYTES,
+                                max_request_size=BATCH_BYTES)
     consumer = AIOKafkaConsumer(source, bootstrap_servers=servers,
                                 group_id=f"bare-{uuid.uuid4().hex[:8]}",
                                 auto_offset_reset="earliest", enable_auto_commit=False,
