@@ -78,6 +78,20 @@ def test_compact_iforest_export_equals_sklearn_and_the_stock_graph_is_large(
     assert len(compact.graph.node) == 3 < 500 < len(stock.graph.node)
 
 
+def test_bound_scoring_equals_session_run_whatever_the_row_counts(forest: Any) -> None:
+    det = OnnxDetector(export_iforest(forest))
+    rng = np.random.default_rng(5)
+    batches = [rng.normal(size=(n, D)).astype(np.float32) for n in (1, 50, 3, 1, 50, 7)]
+    results = [det.score_rows(x) for x in batches]  # outputs land in reused buffers
+    for x, got in zip(batches, results, strict=True):
+        direct = det.session.run(None, {det.session.get_inputs()[0].name: x})[0][:, 0]
+        assert np.array_equal(got, direct.astype(np.float64))
+    for n in range(40):  # more row counts than bindings kept: still right
+        x = rng.normal(size=(n + 1, D)).astype(np.float32)
+        direct = det.session.run(None, {det.session.get_inputs()[0].name: x})[0][:, 0]
+        assert np.array_equal(det.score_rows(x), direct.astype(np.float64))
+
+
 def test_a_broken_model_is_a_model_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="cannot load"):
         OnnxDetector(b"not an onnx model")
