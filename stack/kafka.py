@@ -67,7 +67,12 @@ def _properties(data_dir: Path, port: int, controller_port: int) -> str:
 
 
 def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random cluster id (base64url of a UUID), never starting with "-": the storage tool
+    would take such an id for an option (as Kafka's own ``random-uuid`` avoids)."""
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not found.startswith("-"):
+            return found
 
 
 def start_kafka(home: Path, lib: Path, heap: str, timeout_s: float,
