@@ -41,6 +41,7 @@ from streams.logsetup import get_logger
 from streams.topics import Topics
 
 log = get_logger("agents.app")
+FETCH_BYTES = 8 << 20
 
 
 class TableStore:
@@ -87,6 +88,9 @@ def create_app(settings: AgentsSettings) -> faust.App:
         consumer_auto_offset_reset="earliest", datadir=str(settings.data_dir),
         table_standby_replicas=0, broker_commit_interval=1.0,
         producer_linger=settings.producer_linger_s,
+        # a fetch brings a few batches of scans (~3 KB each for 50 readings; aiokafka caps a
+        # whole fetch at 50 MB): with 1 MB the next batch waited for fetch round trips
+        consumer_max_fetch_size=FETCH_BYTES,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3))
     faust_topics = {spec.name: app.topic(spec.name, partitions=spec.partitions,
