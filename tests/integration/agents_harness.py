@@ -19,7 +19,7 @@ from streams.events import EventBase
 from streams.topic_admin import delete_topics
 from streams.topics import Topics
 from tests.integration.conftest import StackEndpoints
-from tests.waiting import ConditionTimeoutError, eventually_async
+from tests.waiting import ConditionTimeoutError, eventually, eventually_async
 
 ROOT = Path(__file__).resolve().parents[2]
 E = TypeVar("E", bound=EventBase)
@@ -46,6 +46,19 @@ class Worker:
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError(f"the agents worker exited ({self.proc.returncode}):\n"
                                + self.log()[-4000:])
+
+    def task_stacks(self, timeout: float = 10.0) -> str:
+        """Every asyncio task's stack, as the worker prints them on SIGUSR1 (mode's "cry")."""
+        if self.proc is None or self.proc.poll() is not None:
+            return "(the worker is not running)"
+        start = len(self.log())
+        self.proc.send_signal(signal.SIGUSR1)
+        try:
+            eventually(lambda: "Stack for <Task" in self.log()[start:], timeout=timeout,
+                       what="the worker's task stacks")
+        except ConditionTimeoutError:
+            return "(no task stacks printed)"
+        return self.log()[start:]
 
     def kill(self) -> None:
         """SIGKILL: no chance to commit, flush or snapshot."""

@@ -4,6 +4,7 @@ out; a kill -9 mid-stream loses no state and duplicates no alert."""
 from __future__ import annotations
 
 import json
+import warnings
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +34,10 @@ from tests.waiting import ConditionTimeoutError
 
 OUT = ["features", "anomalies", "alerts", "deadletter"]
 FAULTS = Faults(spike_at=800, stuck_from=1000, drift_from=1300, drift_per_s=0.02)
+
+
+class StalledWorkerWarning(UserWarning):
+    """A worker restarted after kill -9 did not resume (the open bug noted in the test)."""
 
 
 def settings(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -124,7 +129,11 @@ async def test_kill_mid_stream_loses_no_state_and_duplicates_no_alert(
                 # Known open bug: now and then (about one full run in four under load) a Faust
                 # worker restarted after kill -9 never resumes its detect stream, while its
                 # other agents run. Until it is found, kill the stalled worker too (one more
-                # crash mid-stream, which the assertions below must survive as well).
+                # crash mid-stream, which the assertions below must survive as well), and show
+                # where its tasks wait, in the run's warnings summary.
+                warnings.warn(StalledWorkerWarning(
+                    "the restarted agents worker made no progress in 90 s; its asyncio tasks:\n"
+                    + worker.task_stacks()[-20000:]), stacklevel=1)
                 worker.kill()
                 worker = Worker(env, tmp_path / "worker.log").start()
             await c.wait_for(lambda c: covers(c, expected) and last_seq(c) >= 1640, worker,
