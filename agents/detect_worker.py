@@ -73,13 +73,8 @@ class DetectWorker:
         self._touched: dict[str, int] = {}
         self._plants: dict[str, int] = {}
 
-    @property
-    def unflushed(self) -> bool:
-        """Whether anything was added since the last flush."""
-        return bool(self._pending or self._touched or self._plants)
-
     def forget(self) -> None:
-        """Drop cached states (after a rebalance; flush first): they reload from the store
+        """Drop cached states (after a rebalance, between batches): they reload from the store
         when used."""
         self.processor.states.clear()
         self.processor.plants.clear()
