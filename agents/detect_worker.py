@@ -1,11 +1,10 @@
 """The detector agent's batch handling, independent of the consumer that feeds it.
 
-Each message is decoded (undecodable ones become dead letters) and its scan run through
-:class:`agents.pipeline.ScanProcessor` as it arrives; features and anomalies are published at
-once. A flush (after a number of messages, or when the stream goes quiet) waits until the
-broker has them, then writes one state snapshot per stream and per plant touched (plant
+Each message of a batch is decoded (undecodable ones become dead letters) and its scan run
+through :class:`agents.pipeline.ScanProcessor`; features and anomalies are published at once.
+The flush at the end of the batch waits until the broker has them, then writes one state snapshot per stream and per plant touched (plant
 features and lab results live beside the streams, under :func:`agents.pipeline.plant_key`).
-Only then are the messages acknowledged (by the caller), so a crash at any point replays scans
+Only then is the batch acknowledged (by the caller), so a crash at any point replays scans
 that are either not yet in the snapshot (and are applied again) or already in it (and are
 skipped by their ``seq``).
 """
