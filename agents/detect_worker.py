@@ -2,11 +2,11 @@
 
 Each message of a batch is decoded (undecodable ones become dead letters) and its scan run
 through :class:`agents.pipeline.ScanProcessor`; features and anomalies are published at once.
-The flush at the end of the batch waits until the broker has them, then writes one state snapshot per stream and per plant touched (plant
-features and lab results live beside the streams, under :func:`agents.pipeline.plant_key`).
-Only then is the batch acknowledged (by the caller), so a crash at any point replays scans
-that are either not yet in the snapshot (and are applied again) or already in it (and are
-skipped by their ``seq``).
+The flush at the end of the batch waits until the broker has them, then writes one state
+snapshot per stream and per plant touched (plant features and lab results live beside the
+streams, under :func:`agents.pipeline.plant_key`). Only then is the batch acknowledged (by the
+caller), so a crash at any point replays scans that are either not yet in the snapshot (and
+are applied again) or already in it (and are skipped by their ``seq``).
 """
 
 from __future__ import annotations
