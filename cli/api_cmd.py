@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 
 from api.app import create_app
 from api.settings import ApiSettings
@@ -25,11 +24,7 @@ def api(
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
-    try:
-        settings = ApiSettings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(1) from exc
+    settings = ApiSettings(**overrides)  # type: ignore[arg-type]
     configure_logging(settings.log)
     try:
         app = create_app(settings)

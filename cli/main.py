@@ -5,7 +5,11 @@ Each sub-command group lives in its own module under ``cli/`` and is registered 
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from cli.agents_cmd import agents_app
 from cli.api_cmd import api
@@ -19,6 +23,7 @@ from cli.sim_cmd import sim_app
 from cli.stack_cmd import stack_app
 from cli.tokens_cmd import tokens_app
 from cli.topics_cmd import topics_app
+from streams.settings import describe_invalid
 
 app = typer.Typer(
     name="biogas",
@@ -41,9 +46,27 @@ app.command("demo")(demo)
 app.command("api")(api)
 
 
+def _settings_classes() -> list[type[BaseSettings]]:
+    found: list[type[BaseSettings]] = []
+    todo = list(BaseSettings.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. An invalid setting, in whichever command reads it, ends the
+    command with one line per bad variable naming the fix (exit 2), not a traceback."""
+    try:
+        app()
+    except ValidationError as exc:
+        classes = _settings_classes()
+        if not any(cls.__name__ == exc.title for cls in classes):
+            raise
+        print(describe_invalid(exc, classes), file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ import sys
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from projections.migrate import apply_migrations
 from projections.service import run_projector, run_rebuild
@@ -26,8 +25,8 @@ def _fail(exc: Exception) -> typer.Exit:
 @projections_app.command("migrate")
 def migrate() -> None:
     """Apply pending migrations to BIOGAS_DATABASE_URL (schema BIOGAS_DATABASE_SCHEMA_NAME)."""
+    settings = DatabaseSettings()
     try:
-        settings = DatabaseSettings()
         applied = apply_migrations(settings)
     except (BiogasError, ValueError) as exc:
         raise _fail(exc) from exc
@@ -35,10 +34,7 @@ def migrate() -> None:
 
 
 def _settings() -> ProjectorSettings:
-    try:
-        return ProjectorSettings()
-    except ValidationError as exc:
-        raise _fail(exc) from exc
+    return ProjectorSettings()
 
 
 @projections_app.command("run")

@@ -9,7 +9,13 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.errors import ConfigError
-from streams.settings import DatabaseSettings, KafkaSettings, LogSettings, ObjectStoreSettings
+from streams.settings import (
+    DatabaseSettings,
+    KafkaSettings,
+    LogSettings,
+    ObjectStoreSettings,
+    describe_invalid,
+)
 
 
 def _default_registry() -> Path:
@@ -63,20 +69,4 @@ def load_settings(**overrides: Any) -> ModelOpsSettings:
     try:
         return ModelOpsSettings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(describe(exc)) from None
-
-
-def describe(exc: ValidationError) -> str:
-    """One line per invalid setting: its environment variable, the value, what is wrong and
-    what it should be."""
-    cls = next((c for c in _SETTINGS_CLASSES if c.__name__ == exc.title), ModelOpsSettings)
-    prefix = str(cls.model_config.get("env_prefix", ""))
-    problems = []
-    for error in exc.errors():
-        name = ".".join(str(part) for part in error["loc"])
-        field = cls.model_fields.get(str(error["loc"][0])) if error["loc"] else None
-        message = error["msg"].removeprefix("Value error, ")
-        value = "" if "secret" in name else f"={error['input']!r}"
-        hint = f"; {field.description}" if field is not None and field.description else ""
-        problems.append(f"{prefix}{name.upper()}{value}: {message}{hint}")
-    return "invalid setting: " + "\n".join(problems)
+        raise ConfigError(describe_invalid(exc, _SETTINGS_CLASSES)) from None

@@ -6,9 +6,10 @@ composed from the pieces here, builds it once in its entry point and passes it d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogFormat = Literal["console", "json", "auto"]
@@ -102,3 +103,20 @@ class LogSettings(BaseSettings):
 
     level: LogLevel = "info"
     format: LogFormat = "auto"
+
+
+def describe_invalid(exc: ValidationError, classes: Sequence[type[BaseSettings]]) -> str:
+    """One line per invalid setting: its environment variable, the value (hidden for secrets),
+    what is wrong and what it should be (the field's description). ``classes`` are the settings
+    classes the failing one may be (found by the error's title; the first by default)."""
+    cls = next((c for c in classes if c.__name__ == exc.title), classes[0])
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"])
+        field = cls.model_fields.get(str(error["loc"][0])) if error["loc"] else None
+        message = error["msg"].removeprefix("Value error, ")
+        value = "" if "secret" in name else f"={error['input']!r}"
+        hint = f"; {field.description}" if field is not None and field.description else ""
+        problems.append(f"{prefix}{name.upper()}{value}: {message}{hint}")
+    return "invalid setting: " + "\n".join(problems)

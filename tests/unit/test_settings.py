@@ -41,3 +41,32 @@ def test_settings_are_frozen() -> None:
     settings = KafkaSettings()
     with pytest.raises(ValidationError):
         settings.client_id = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("argv", "variable", "value"), [
+    (["projections", "run"], "BIOGAS_PROJECTOR_BATCH_MAX_MESSAGES", "0"),
+    (["agents", "worker"], "BIOGAS_KAFKA_BOOTSTRAP_SERVERS", ""),
+])
+def test_any_command_with_a_bad_setting_names_it_and_exits_2(
+        argv: list[str], variable: str, value: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("sys.argv", ["biogas", *argv])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    assert f"invalid setting: {variable}={value!r}: " in capsys.readouterr().err
+
+
+def test_a_validation_error_that_is_no_setting_is_not_reported_as_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import cli.main
+
+    def broken() -> None:
+        raise ValidationError.from_exception_data("ScanRecorded", [])
+
+    monkeypatch.setattr(cli.main, "app", broken)
+    with pytest.raises(ValidationError):
+        cli.main.main()
