@@ -16,8 +16,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import numba
+import numpy as np
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: how a kernel's array parameters are annotated (numba types them from the call)
+Arr = np.ndarray
 
 
 def kernel(fn: F) -> F:

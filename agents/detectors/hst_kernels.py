@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from agents.jit import kernel
-
-Arr = np.ndarray
+from agents.jit import Arr, kernel
 
 
 @kernel

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.jit import kernel
+from agents.jit import Arr, kernel
 
-Arr = np.ndarray
 #: above this a float64 bin position is no int64 (numpy's cast gives INT_MIN: bin 0)
 _INT_LIMIT = 9.2e18
 

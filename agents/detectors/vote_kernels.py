@@ -4,11 +4,7 @@ arithmetic of the numpy they replaced (see :mod:`agents.detectors.voting` and
 
 from __future__ import annotations
 
-import numpy as np
-
-from agents.jit import kernel
-
-Arr = np.ndarray
+from agents.jit import Arr, kernel
 
 
 @kernel

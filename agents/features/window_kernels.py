@@ -11,14 +11,13 @@ import math
 
 import numpy as np
 
-from agents.jit import kernel
+from agents.jit import Arr, kernel
 
 #: Rows of the accumulator: count, sum, sum of squares, Σt, Σt², Σtv, bad samples, all samples.
 N_SUMS = 8
 CNT, SUM, SUMSQ, ST, STT, STV, BAD, TOT = range(N_SUMS)
 EWMA_TAU_S = 60.0
 NOISE_ALPHA = 0.02
-Arr = np.ndarray
 _NAN = math.nan
 
 
@@ -156,6 +155,7 @@ def window_stats(tot: Arr, ref: Arr, idx: Arr, count: Arr, mean: Arr, std: Arr, 
             samples[w, i] = total
 
 
+@kernel
 def _fmax(a: float, b: float) -> float:
     """np.fmax: the larger, ignoring a NaN."""
     if math.isnan(a):
@@ -164,8 +164,6 @@ def _fmax(a: float, b: float) -> float:
         return a
     return a if a >= b else b
 
-
-_fmax_k = kernel(_fmax)
 
 
 @kernel
@@ -178,14 +176,14 @@ def model_inputs(value: Arr, valid: Arr, jump: Arr, noise: Arr, mean: Arr, std: 
     for i in range(value.shape[0]):
         mean_l = mean[2, i]
         std_l = std[2, i]
-        eps = 1e-6 * (_fmax_k(abs(mean_l), 0.0) + 1.0)
-        s = _fmax_k(_fmax_k(std_l, noise[i]), eps)
+        eps = 1e-6 * (_fmax(abs(mean_l), 0.0) + 1.0)
+        s = _fmax(_fmax(std_l, noise[i]), eps)
         scale[i] = s
         x[i, 0] = (value[i] - mean_l) / s if valid[i] else 0.0
         x[i, 1] = (mean[0, i] - mean_l) / s
         x[i, 2] = np.log((std[0, i] + eps) / (std_l + eps))
-        x[i, 3] = jump[i] / _fmax_k(noise[i], eps)
-        x[i, 4] = slope[1, i] * mid_s / _fmax_k(noise[i], eps)
+        x[i, 3] = jump[i] / _fmax(noise[i], eps)
+        x[i, 4] = slope[1, i] * mid_s / _fmax(noise[i], eps)
         x[i, 5] = bad_share[1, i]
         for j in range(6):
             v = x[i, j]
