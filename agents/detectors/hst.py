@@ -1,12 +1,13 @@
-"""River's HalfSpaceTrees as an online detector over a whole scan, walked in numpy.
+"""River's HalfSpaceTrees as an online detector over a whole scan, walked by a compiled kernel.
 
 One sample per scan: each tag's z-score squashed into [0, 1] (``0.5 + 0.5 tanh(z / 4)``), so
 HST sees the joint state of the poll group; it scores before it learns. The trees are River's
 (``river.anomaly.HalfSpaceTrees`` builds them from the seed and the sorted feature names); their
 splits are copied into arrays in heap order (node ``h`` has children ``2h + 1`` and ``2h + 2``)
-and the masses live in arrays, so one scan is a few numpy operations for all trees instead of a
-Python walk per tree. The walk, the early stop of the score below ``0.1 * window_size``, the
-choice of the heavier child for a missing feature and the mass pivot every ``window_size``
+and the masses live in arrays, so one scan is one compiled loop over all trees
+(:mod:`agents.detectors.hst_kernels`) instead of a Python walk per tree. The walk, the early
+stop of the score below ``0.1 * window_size``, the choice of the heavier child for a missing
+feature and the mass pivot every ``window_size``
 samples are River's; masses are whole numbers, so the scores are River's exactly.
 
 A scan's score and its learning follow the same path: scoring reads the masses before the
@@ -61,16 +62,6 @@ class HalfSpaceTreesDetector:
         self._split_feature: I64 = np.zeros((n_trees, self.n_inner), dtype=np.int64)
         self._split_at: F64 = np.zeros((n_trees, self.n_inner))
         self._dfs: I64 = np.zeros(0, dtype=np.int64)  # heap index of each depth-first node
-        self._rows: I64 = np.arange(n_trees, dtype=np.int64)
-        heap = np.arange(n_nodes, dtype=np.int64)
-        # A walk runs on ``tree * n_inner + node``: the left child of an inner node is
-        # ``tree * n_inner + 2 node + 1`` (a leaf when past ``n_inner``); adding
-        # ``tree * (n_inner + 1)`` turns that into the node's index in the flat mass arrays.
-        self._left: I64 = (self._rows[:, None] * self.n_inner
-                           + 2 * heap[:self.n_inner] + 1)
-        self._roots: I64 = self._rows * self.n_inner
-        self._to_flat: I64 = np.broadcast_to(self._rows * (self.n_inner + 1),
-                                              (height + 1, n_trees))
         self._depth_pow: F64 = np.array([2.0 ** ((h + 1).bit_length() - 1)
                                          for h in range(n_nodes)])
         # From the right masses (they change only at a pivot): where a score walk stops, and
@@ -114,36 +105,6 @@ class HalfSpaceTreesDetector:
             summed[:, level] += summed[:, (level - 1) // 2]
         self._summed = summed
 
-    def _path(self, x: F64, present: BoolArray) -> I64:
-        """Flat index of the node at each depth (``(height + 1) x n_trees``) of ``x``'s walk."""
-        feature = self._split_feature
-        right = x[feature] >= self._split_at  # River goes left when ``value < threshold``
-        if not present.all():
-            heavier_right = self.l_mass[:, 1::2] < self.l_mass[:, 2::2]
-            right = np.where(present[feature], right, heavier_right)
-        child = (self._left + right).reshape(-1)
-        node = self._roots
-        walk = [node]
-        for _ in range(self.height):
-            node = child[node]
-            walk.append(node)
-        flat: I64 = np.concatenate(walk).reshape(self.height + 1, self.n_trees)
-        flat += self._to_flat
-        return flat
-
-    def _score(self, path: I64) -> float:
-        if self.first_window:
-            return 0.0
-        # River adds each node's ``r_mass * 2 ** depth`` down to the first node whose mass is
-        # below ``0.1 * window_size`` (included), or to the leaf.
-        end = self._stop.reshape(-1)[path].argmax(axis=0)
-        score = float(self._summed.reshape(-1)[path[end, self._rows]].sum())
-        return 1 - score / self._max_score
-
-    def _learn(self, path: I64) -> None:
-        self.l_mass.reshape(-1)[path.reshape(-1)] += 1.0
-        self._count()
-
     def _count(self) -> None:
         """One more sample learnt: pivot the masses at the end of a window."""
         self.learned += 1
@@ -160,7 +121,7 @@ class HalfSpaceTreesDetector:
         :attr:`features` (NaN = missing); the trees must be built."""
         scoring = score and not self.first_window
         summed = walk(x, self._split_feature, self._split_at, self.l_mass, self._stop,
-                      self._summed, self.height, scoring, self._walk)
+                      self._summed, self.height, scoring, True, self._walk)
         self._count()
         return 1 - summed / self._max_score if scoring else 0.0
 
@@ -176,8 +137,9 @@ class HalfSpaceTreesDetector:
     def score_one(self, x: Mapping[str, float]) -> float:
         if self.features is None or self.first_window:
             return 0.0
-        v = self._vector(x)
-        return self._score(self._path(v, ~np.isnan(v)))
+        summed = walk(self._vector(x), self._split_feature, self._split_at, self.l_mass,
+                      self._stop, self._summed, self.height, True, False, self._walk)
+        return 1 - summed / self._max_score
 
     def to_parts(self) -> tuple[dict[str, Any], dict[str, npt.NDArray[Any]]]:
         """Metadata and mass arrays (``n_trees x n_nodes``, depth-first order)."""
