@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agents.detectors.threshold_kernels import decide
+from agents.detectors.threshold_kernels import decide, exact_quantile, learn_one
 from agents.features.windows import F64, I64
 
 
@@ -82,11 +82,7 @@ class QuantileThresholds:
         self.age[cols] = 0.0
 
     def _exact_quantiles(self, idx: I64) -> F64:
-        cum = np.cumsum(self.hist[idx], axis=1)
-        total = cum[:, -1]
-        pos = np.argmax(cum >= (self.quantile * total)[:, None], axis=1)
-        out: F64 = np.where(total > 0, (pos + 1) / self.bins, 0.0)
-        return out
+        return np.array([exact_quantile(self.hist[col], self.quantile) for col in idx.tolist()])
 
     def quantiles(self, idx: I64) -> F64:
         """The histogram's ``quantile`` per tag column (0 before any data), re-estimated every
@@ -107,29 +103,12 @@ class QuantileThresholds:
         out: F64 = np.where(limited, np.minimum(target, level + self.max_rise), target)
         return out
 
-    def evaluate(self, idx: I64, sel: slice | I64 | None = None
-                 ) -> tuple[F64, npt.NDArray[np.bool_]]:
-        """Thresholds and warm flags of the columns in ``idx`` in one pass; ``sel`` selects the
-        same columns (a slice when they are contiguous)."""
-        if sel is None:
-            sel = idx
-        self._fit(sel.stop if isinstance(sel, slice) else int(idx.max()) + 1 if idx.size else 0)
-        stale = self.age[sel] >= self.REFRESH
-        stale |= np.isnan(self.cached_q[sel])
-        if np.count_nonzero(stale):
-            self._refresh(idx[stale])
-        target = self._target[sel]
-        level = self.level[sel]
-        warm: npt.NDArray[np.bool_] = self.seen[sel] >= self.warmup
-        threshold: F64 = np.where((level > 0) & warm,
-                                  np.minimum(target, level + self.max_rise), target)
-        return threshold, warm
-
     def decide(self, idx: I64, scores: F64, eligible: npt.NDArray[np.bool_],
                sel: slice | I64 | None = None) -> tuple[F64, npt.NDArray[np.bool_]]:
         """Thresholds of the columns in ``idx`` and which ``eligible`` scores exceed them (on
         warm columns); the other eligible scores are learnt (a threshold must not learn its
-        anomalies). Columns in ``idx`` are distinct; ``sel`` as in :meth:`evaluate`."""
+        anomalies). Columns in ``idx`` are distinct; ``sel`` selects the same columns (a slice
+        when they are contiguous)."""
         if sel is None:
             sel = idx
         self._fit(sel.stop if isinstance(sel, slice) else int(idx.max()) + 1 if idx.size else 0)
@@ -153,24 +132,10 @@ class QuantileThresholds:
         if idx.size == 0:
             return
         self._fit(int(idx.max()) + 1)
-        self._learn(idx, idx, scores,
-                    self.thresholds(idx) if thresholds is None else thresholds)
-
-    def _learn(self, idx: I64, sel: slice | I64, scores: F64, thresholds: F64) -> None:
-        self.level[sel] = thresholds
-        b = (scores * self.bins).astype(np.int64)
-        np.maximum(b, 0, out=b)
-        np.minimum(b, self.bins - 1, out=b)
-        inc = self.inc[sel] / self.decay
-        self.inc[sel] = inc
-        self.hist[idx, b] += inc
-        self.seen[sel] += 1.0
-        self.age[sel] += 1.0
-        big = inc > 1e12
-        if np.count_nonzero(big):
-            cols = idx[big]
-            self.hist[cols] /= self.inc[cols][:, None]
-            self.inc[cols] = 1.0
+        used = self.thresholds(idx) if thresholds is None else thresholds
+        for col, score, threshold in zip(idx.tolist(), scores.tolist(), used.tolist(),
+                                         strict=True):
+            self.observe_one(col, score, threshold)
 
     def threshold_one(self, col: int) -> float:
         """``thresholds`` of one column, as a float."""
@@ -192,16 +157,8 @@ class QuantileThresholds:
     def observe_one(self, col: int, score: float, threshold: float) -> None:
         """``observe`` of one score of one column with the threshold just used."""
         self._fit(col + 1)
-        self.level[col] = threshold
-        b = min(max(int(score * self.bins), 0), self.bins - 1)
-        inc = float(self.inc[col]) / self.decay
-        self.inc[col] = inc
-        self.hist[col, b] += inc
-        self.seen[col] += 1.0
-        self.age[col] += 1.0
-        if inc > 1e12:
-            self.hist[col] /= self.inc[col]
-            self.inc[col] = 1.0
+        learn_one(col, score, threshold, self.hist, self.seen, self.level, self.inc, self.age,
+                  self.decay)
 
     def to_arrays(self, prefix: str) -> dict[str, npt.NDArray[Any]]:
         return {f"{prefix}.{name}": getattr(self, name) for name in self.ARRAYS}
