@@ -29,7 +29,9 @@ class KeyedStore(Protocol):
 
     def load(self, key: str) -> bytes | None: ...
 
-    def save(self, key: str, partition: int, data: bytes) -> None: ...
+    async def save(self, key: str, partition: int, data: bytes) -> Awaitable[object]:
+        """Keep ``data`` and start writing it to the log; resolves once the broker has it."""
+        ...
 
     def keys(self) -> Iterable[str]: ...
 
@@ -98,7 +100,12 @@ class AlertWorker:
         elif isinstance(event, AlertAcknowledged) and not state.on_acknowledged(event):
             log.warning("ack_for_unknown_alert", alert_id=str(event.alert_id),
                         plant_id=event.plant_id)
-        self.store.save(event.plant_id, state.partition, state.to_bytes())
+        await self._save(event.plant_id, state)
+
+    async def _save(self, plant_id: str, state: PlantAlerts) -> None:
+        """Snapshot a plant's alerts and wait until the broker has it: the message that changed
+        them is acknowledged only after this."""
+        await (await self.store.save(plant_id, state.partition, state.to_bytes()))
 
     async def tick(self) -> None:
         """Clear the quiet alerts of every plant this worker holds."""
@@ -113,4 +120,4 @@ class AlertWorker:
                 await self._emit(cleared)
                 for out in cleared:
                     log.info("alert_cleared", alert_id=str(out.alert_id), plant_id=plant_id)
-                self.store.save(plant_id, state.partition, state.to_bytes())
+                await self._save(plant_id, state)

@@ -16,7 +16,7 @@ State lives in two Faust tables kept in memory and recovered from their changelo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any, cast
 
 import faust
@@ -27,7 +27,7 @@ from faust.types import EventT, StreamT, TableT
 from agents.alert_worker import AlertWorker
 from agents.deadletter import Position
 from agents.deployments import DeploymentFollower
-from agents.detect_worker import DetectWorker, Message
+from agents.detect_worker import DetectWorker, Message, Publish
 from agents.detectors.rules import load_rules
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys
@@ -45,20 +45,28 @@ FETCH_BYTES = 8 << 20
 
 
 class TableStore:
-    """A Faust table of bytes by string key; writes go to the changelog partition given."""
+    """A Faust table of bytes by string key, recovered by Faust from its changelog on start.
 
-    def __init__(self, table: TableT[bytes, bytes]) -> None:
-        self.table = table
+    Writes go to the changelog partition given through the agents' own producer, and
+    :meth:`save` returns the broker's acknowledgement: Faust's ``send_changelog`` queues the
+    record in a buffer that its offset commit does not wait for (its flush gives up after
+    0.1 s), so under load offsets could be committed before the state that goes with them
+    was on the log, and a crash then lost that state."""
+
+    def __init__(self, table: TableT[bytes, bytes], publish: Publish) -> None:
+        self.table, self.publish = table, publish
+        self._topic: str | None = None
 
     def load(self, key: str) -> bytes | None:
         value = self.table.data.get(key.encode())
         return None if value is None else bytes(value)
 
-    def save(self, key: str, partition: int, data: bytes) -> None:
+    async def save(self, key: str, partition: int, data: bytes) -> Awaitable[object]:
         raw_key = key.encode()
         self.table.data[raw_key] = data
-        self.table.send_changelog(partition, raw_key, data, key_serializer="raw",
-                                  value_serializer="raw")
+        if self._topic is None:
+            self._topic = self.table.changelog_topic.get_topic_name()
+        return await self.publish(self._topic, raw_key, data, partition=partition)
 
     def keys(self) -> Iterable[str]:
         return [bytes(k).decode() for k in list(self.table.data.keys())]
@@ -115,8 +123,8 @@ def create_app(settings: AgentsSettings) -> faust.App:
     processor = ScanProcessor(detection_config(settings), load_rules(settings.rules_file),
                               features_every_s=settings.features_every_s,
                               late_after_s=settings.late_after_s, model=slot)
-    detect_worker = DetectWorker(processor, topics, publish, TableStore(state_table))
-    alert_worker = AlertWorker(topics, publish, TableStore(alert_table),
+    detect_worker = DetectWorker(processor, topics, publish, TableStore(state_table, publish))
+    alert_worker = AlertWorker(topics, publish, TableStore(alert_table, publish),
                                clear_after_s=settings.alert_clear_after_s,
                                holdoff_s=settings.alert_holdoff_s)
     deployments = topics["model-deployments"]

@@ -38,9 +38,11 @@ class Message:
 
 
 class Publish(Protocol):
-    """Enqueue a message; returns an awaitable that resolves once the broker has it."""
+    """Enqueue a message (to ``partition``, or by key when None); returns an awaitable that
+    resolves once the broker has it."""
 
-    async def __call__(self, topic: str, key: bytes, value: bytes) -> Awaitable[object]: ...
+    async def __call__(self, topic: str, key: bytes, value: bytes,
+                       partition: int | None = None) -> Awaitable[object]: ...
 
 
 class StateStore(Protocol):
@@ -48,7 +50,10 @@ class StateStore(Protocol):
 
     def load(self, key: str) -> bytes | None: ...
 
-    def save(self, key: str, partition: int, data: bytes) -> None: ...
+    async def save(self, key: str, partition: int, data: bytes) -> Awaitable[object]:
+        """Keep ``data`` under ``key`` and start writing it to the log (``partition`` of the
+        changelog); the awaitable resolves once the broker has it."""
+        ...
 
 
 class DetectWorker:
@@ -135,17 +140,21 @@ class DetectWorker:
 
     async def flush(self) -> None:
         """Wait until the broker has every queued output, then snapshot the streams and plants
-        changed since the last flush."""
+        changed since the last flush and wait until the broker has the snapshots too."""
         pending, self._pending = self._pending, []
         for fut in pending:
             await fut
         touched, self._touched = self._touched, {}
         plants, self._plants = self._plants, {}
-        for key, partition in touched.items():
-            self.store.save(key, partition, self.processor.snapshot(key))
-        for plant_id, partition in plants.items():
-            self.store.save(plant_key(plant_id), partition,
-                            self.processor.snapshot_plant(plant_id))
+        saved = [await self.store.save(key, partition, self.processor.snapshot(key))
+                 for key, partition in touched.items()]
+        saved.extend([await self.store.save(plant_key(plant_id), partition,
+                                            self.processor.snapshot_plant(plant_id))
+                      for plant_id, partition in plants.items()])
+        # only a snapshot on the log may let the batch be acknowledged: a crash after the
+        # acknowledgement must find the state that goes with the committed offsets
+        for fut in saved:
+            await fut
 
     def _restore(self, key: str) -> None:
         saved = self.store.load(key)

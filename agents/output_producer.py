@@ -41,9 +41,10 @@ class OutputProducer:
                 self._producer = producer
             return self._producer
 
-    async def publish(self, topic: str, key: bytes, value: bytes) -> Awaitable[object]:
+    async def publish(self, topic: str, key: bytes, value: bytes,
+                      partition: int | None = None) -> Awaitable[object]:
         producer = self._producer or await self._started()
-        fut: Awaitable[object] = await producer.send(topic, value, key=key)
+        fut: Awaitable[object] = await producer.send(topic, value, key=key, partition=partition)
         return fut
 
     async def stop(self) -> None:

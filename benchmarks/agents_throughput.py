@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from agents.deadletter import Position
-from agents.detect_worker import DetectWorker, Message
+from agents.detect_worker import DetectWorker, Message, Publish
 from agents.detectors.iforest_export import export_iforest, train_iforest
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import DEFAULT_RULES
@@ -135,18 +135,19 @@ async def faust_side(servers: str, topics: Topics, n: int, tmp: Path, keys: Path
 
 
 class DictStore:
-    """Snapshots kept in memory and queued for a compacted topic, like Faust's changelog."""
+    """Snapshots kept in memory and written to a compacted topic, as the worker writes its
+    table's changelog."""
 
-    def __init__(self) -> None:
+    def __init__(self, publish: Publish, topic: str) -> None:
         self.data: dict[str, bytes] = {}
-        self.outbox: list[tuple[str, int, bytes]] = []
+        self.publish, self.topic = publish, topic
 
     def load(self, key: str) -> bytes | None:
         return self.data.get(key)
 
-    def save(self, key: str, partition: int, data: bytes) -> None:
+    async def save(self, key: str, partition: int, data: bytes) -> Awaitable[object]:
         self.data[key] = data
-        self.outbox.append((key, partition, data))
+        return await self.publish(self.topic, key.encode(), data, partition=partition)
 
 
 async def bare_side(servers: str, topics: Topics, source: str, n: int,
@@ -167,15 +168,16 @@ async def bare_side(servers: str, topics: Topics, source: str, n: int,
     await producer.start()
     await consumer.start()
 
-    async def publish(topic: str, key: bytes, value: bytes) -> Awaitable[object]:
-        fut: Awaitable[object] = await producer.send(topic, value, key=key)
+    async def publish(topic: str, key: bytes, value: bytes,
+                      partition: int | None = None) -> Awaitable[object]:
+        fut: Awaitable[object] = await producer.send(topic, value, key=key, partition=partition)
         return fut
 
     ref = ModelRef(model_id="iforest", version="1", sha256="0" * 64)
     processor = ScanProcessor(DetectionConfig(warmup=WARMUP), DEFAULT_RULES,
                               late_after_s=1e12,
                               model=ModelSlot(OnnxDetector(artifact, ref=ref)))
-    store = DictStore()
+    store = DictStore(publish, state_topic)
     worker = DetectWorker(processor, topics, publish, store)
     span = asyncio.create_task(features_span(servers, topics, n, timeout=600))
     try:
@@ -184,12 +186,7 @@ async def bare_side(servers: str, topics: Topics, source: str, n: int,
             for tp, records in batches.items():
                 await worker.handle([Message(Position(tp.topic, tp.partition, r.offset),
                                              r.key, r.value) for r in records])
-                for key, partition, data in store.outbox:
-                    await producer.send(state_topic, data, key=key.encode(),
-                                        partition=partition)
-                store.outbox.clear()
             if batches:
-                await producer.flush()
                 await consumer.commit()
         return await span
     finally:

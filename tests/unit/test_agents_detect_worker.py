@@ -35,7 +35,8 @@ class Sink:
         self.sent: list[tuple[str, bytes, EventBase]] = []
         self.delivered = 0
 
-    async def publish(self, topic: str, key: bytes, value: bytes) -> Awaitable[object]:
+    async def publish(self, topic: str, key: bytes, value: bytes,
+                      partition: int | None = None) -> Awaitable[object]:
         self.sent.append((topic, key, decode(value)))
 
         async def delivered() -> None:
@@ -49,13 +50,19 @@ class Store:
         self.saved: dict[str, bytes] = {}
         self.delivered_when_saved: list[int] = []
         self.sink: Sink | None = None
+        self.durable: dict[str, bytes] = {}  # what the broker has acknowledged
 
     def load(self, key: str) -> bytes | None:
         return self.saved.get(key)
 
-    def save(self, key: str, partition: int, data: bytes) -> None:
+    async def save(self, key: str, partition: int, data: bytes) -> Awaitable[object]:
         self.saved[key] = data
         self.delivered_when_saved.append(self.sink.delivered if self.sink else -1)
+
+        async def acknowledged() -> None:
+            self.durable[key] = data
+
+        return acknowledged()
 
 
 def message(offset: int, value: bytes) -> Message:
@@ -79,8 +86,9 @@ async def test_poison_is_dead_lettered_and_the_next_scan_processed() -> None:
     assert letter.payload_bytes() == poison and letter.error_type == "MalformedEventError"
     assert any(isinstance(e, FeaturesComputed) for _, _, e in sink.sent)
     # The snapshots (the stream's and the plant's) are written only after every output of the
-    # batch was delivered.
+    # batch was delivered, and the batch is done only once the broker has the snapshots.
     assert store.delivered_when_saved == [len(sink.sent)] * 2
+    assert store.durable == store.saved and len(store.durable) == 2
 
 
 async def test_an_unreadable_snapshot_starts_fresh_and_a_replayed_scan_is_skipped() -> None:
