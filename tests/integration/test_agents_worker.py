@@ -136,8 +136,13 @@ async def test_kill_mid_stream_loses_no_state_and_duplicates_no_alert(
                     + worker.task_stacks()[-20000:]), stacklevel=1)
                 worker.kill()
                 worker = Worker(env, tmp_path / "worker.log").start()
-            await c.wait_for(lambda c: covers(c, expected) and last_seq(c) >= 1640, worker,
-                             timeout=240, what="the rest after the restart")
+            try:
+                await c.wait_for(lambda c: covers(c, expected) and last_seq(c) >= 1640,
+                                 worker, timeout=240, what="the rest after the restart")
+            except ConditionTimeoutError as exc:
+                raise ConditionTimeoutError(f"{exc}\nlast seq {last_seq(c)}; the worker's "
+                                            f"asyncio tasks:\n{worker.task_stacks()[-30000:]}"
+                                            ) from exc
             anomalies = c.of(AnomalyDetected)
             # The restored state gives exactly the anomalies of an uninterrupted run: a lost
             # window, threshold or warm-up would change them, a lost or doubly applied scan too.
