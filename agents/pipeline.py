@@ -21,7 +21,7 @@ from operator import attrgetter, is_
 
 import numpy as np
 
-from agents.detectors.onnx_scorer import OnnxDetector
+from agents.detectors.deployed import DeployedModel
 from agents.detectors.rules import RuleSpec
 from agents.detectors.voting import Verdict
 from agents.features.plant import PlantFeatures
@@ -75,26 +75,26 @@ class ModelSlot:
     deployment. Each model id votes on its own; a plant-specific deployment of a model id wins
     over the one for every plant (scope None)."""
 
-    def __init__(self, *detectors: OnnxDetector) -> None:
-        self.detectors: dict[tuple[str | None, str], OnnxDetector] = {
+    def __init__(self, *detectors: DeployedModel) -> None:
+        self.detectors: dict[tuple[str | None, str], DeployedModel] = {
             (None, d.name): d for d in detectors}
-        self._by_plant: dict[str, list[OnnxDetector]] = {}
+        self._by_plant: dict[str, list[DeployedModel]] = {}
 
-    def install(self, plant_id: str | None, detector: OnnxDetector) -> OnnxDetector | None:
+    def install(self, plant_id: str | None, detector: DeployedModel) -> DeployedModel | None:
         """Swap in a model (its ``name`` is the model id); returns the one it replaces."""
         previous = self.detectors.get((plant_id, detector.name))
         self.detectors[(plant_id, detector.name)] = detector
         self._by_plant.clear()
         return previous
 
-    def for_plant(self, plant_id: str) -> list[OnnxDetector]:
+    def for_plant(self, plant_id: str) -> list[DeployedModel]:
         found = self._by_plant.get(plant_id)
         if found is None:
             found = self._by_plant[plant_id] = self._choose(plant_id)
         return found
 
-    def _choose(self, plant_id: str) -> list[OnnxDetector]:
-        chosen: dict[str, OnnxDetector] = {}
+    def _choose(self, plant_id: str) -> list[DeployedModel]:
+        chosen: dict[str, DeployedModel] = {}
         for (scope, model_id), det in self.detectors.items():
             if scope is None:
                 chosen.setdefault(model_id, det)
@@ -198,7 +198,7 @@ class ScanProcessor:
         return events
 
     def _anomaly(self, scan: ScanRecorded, tags: list[str], feats: ReadingFeatures,
-                 verdict: Verdict, models: list[OnnxDetector], now: datetime,
+                 verdict: Verdict, models: list[DeployedModel], now: datetime,
                  retrospective: bool) -> AnomalyDetected:
         hits = np.flatnonzero(verdict.anomalous)
         order = hits[np.argsort(-verdict.strength[hits], kind="stable")][:MAX_TAGS]
@@ -263,6 +263,13 @@ def _contributions(tags: list[str], feats: ReadingFeatures, verdict: Verdict,
                 mine.append(FeatureContribution(name=f"{tags[i]}:{feature}",
                                                 value=_rule_value(feats, feature, i),
                                                 contribution=1.0))
+            elif r.measure is not None and r.voted[i]:
+                # the model's own measure (the envelope's deviation), as a share of its total
+                # over the scan: how much of the departure from normal this tag carries
+                whole = float(r.measure.sum())
+                mine.append(FeatureContribution(
+                    name=f"{tags[i]}:{r.name}.deviation", value=float(r.measure[i]),
+                    contribution=float(r.measure[i]) / whole if whole > 0 else 1.0))
         x = np.abs(feats.model_x[i]) * _WEIGHTS
         total = float(x.sum())
         for j in np.argsort(-x)[:TOP_FEATURES]:

@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from agents.detectors.deployed import DeployedModel
+from agents.detectors.envelope import EnvelopeDetector
+from agents.detectors.envelope_track import EnvelopeTrack
 from agents.detectors.hst import HalfSpaceTreesDetector, squash
-from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.protocol import ZScoreDetector
 from agents.detectors.rules import RULE_NAMES, RuleBook, RuleSpec
 from agents.detectors.thresholds import QuantileThresholds
@@ -59,6 +61,8 @@ class StreamState:
         self.thresholds = {"zscore": self._new_thresholds()}
         #: model id -> sha256 of the model whose scores its thresholds learnt
         self.model_sha: dict[str, str | None] = {}
+        #: envelope model id -> its rolling window and peak on this stream
+        self.envelopes: dict[str, EnvelopeTrack] = {}
         self.hst_threshold = QuantileThresholds(quantile=config.quantile, margin=config.margin,
                                                 floor=0.5, warmup=config.warmup, bins=1000,
                                                 capacity=1)
@@ -144,7 +148,16 @@ class StreamState:
         thresholds.fill(threshold)
         return DetectorResult(name="hst", score=scores, threshold=thresholds, voted=voted)
 
-    def detect(self, ts: float, feats: ReadingFeatures, models: list[OnnxDetector]) -> Verdict:
+    def _envelope(self, model: EnvelopeDetector, feats: ReadingFeatures
+                  ) -> DetectorResult | None:
+        track = self.envelopes.get(model.name)
+        if track is None or not track.fits(model):
+            track = self.envelopes[model.name] = EnvelopeTrack.for_model(model)
+        step = feats.step
+        return track.vote(model, self.windows.index, len(self.windows.tags), step.idx,
+                          step.value, step.valid)
+
+    def detect(self, ts: float, feats: ReadingFeatures, models: list[DeployedModel]) -> Verdict:
         """Score, threshold and vote the readings of the scan (at ``ts``) just added to the
         windows."""
         if self.period_s is None:
@@ -157,6 +170,11 @@ class StreamState:
         eligible = warm & step.valid
         results = [self._stat("zscore", feats, _ZSCORE.score_rows(feats.model_x), eligible)]
         for model in models:
+            if isinstance(model, EnvelopeDetector):
+                found = self._envelope(model, feats)
+                if found is not None:
+                    results.append(found)
+                continue
             sha = model.ref.sha256 if model.ref is not None else None
             if model.name not in self.model_sha or sha != self.model_sha[model.name]:
                 # a new model (or version) scores differently: its thresholds learn anew
@@ -181,13 +199,18 @@ class StreamState:
         for name, thr in self.thresholds.items():
             arrays.update(thr.to_arrays(f"thr.{name}"))
         arrays.update(self.hst_threshold.to_arrays("thr.hst"))
+        envelopes = {}
+        for name, track in self.envelopes.items():
+            e_meta, e_arrays = track.to_parts(f"env.{name}")
+            envelopes[name] = e_meta
+            arrays.update(e_arrays)
         meta: dict[str, Any] = {"v": 1, "windows": w_meta, "hst": h_meta,
                                 "boot_id": self.boot_id, "seq": self.seq,
                                 "model_sha": self.model_sha,
                                 "thresholds": sorted(self.thresholds),
                                 "next_emit_ts": None if self.next_emit_ts == float("-inf")
                                 else self.next_emit_ts,
-                                "period_s": self.period_s}
+                                "period_s": self.period_s, "envelopes": envelopes}
         return pack(meta, arrays)
 
     @classmethod
@@ -214,6 +237,8 @@ class StreamState:
         state.model_sha = dict(meta["model_sha"])
         emit = meta["next_emit_ts"]
         state.next_emit_ts = float("-inf") if emit is None else float(emit)
+        state.envelopes = {name: EnvelopeTrack.from_parts(e_meta, arrays, f"env.{name}")
+                           for name, e_meta in meta.get("envelopes", {}).items()}
         if meta.get("period_s") is not None:  # older snapshots: learnt again from new scans
             state.set_period(float(meta["period_s"]))
         return state

@@ -8,16 +8,17 @@ from agents.jit import Arr, kernel
 
 
 @kernel
-def vote(score: Arr, threshold: Arr, voted: Arr, is_rule: Arr, min_votes: int, strong: float,
+def vote(score: Arr, threshold: Arr, voted: Arr, alone: Arr, min_votes: int, strong: float,
          anomalous: Arr, strength: Arr) -> None:
-    """Per reading (column): anomalous when a rule voted, when a statistical detector voted far
+    """Per reading (column): anomalous when a rule (or a detector that votes ``alone``) voted,
+    when a statistical detector voted far
     past its threshold, or when ``min(min_votes, statistical detectors)`` (at least 1) voted;
     ``strength`` is the largest ``score / threshold`` of the detectors that voted (0 when not
     anomalous). Rows are detectors."""
     k, n = score.shape
     n_stat = 0
     for d in range(k):
-        if not is_rule[d]:
+        if not alone[d]:
             n_stat += 1
     needed = max(1, min(min_votes, n_stat))
     for i in range(n):
@@ -31,7 +32,7 @@ def vote(score: Arr, threshold: Arr, voted: Arr, is_rule: Arr, min_votes: int, s
             ratio = score[d, i] / thr if thr > 0 else 0.0
             if ratio > best:
                 best = ratio
-            if is_rule[d]:
+            if alone[d]:
                 hit = True
             else:
                 votes += 1

@@ -1,6 +1,8 @@
 """The ensemble vote over one scan's readings.
 
-* A violated rule (range, rate, stuck, quality) makes its reading anomalous on its own.
+* A violated rule (range, rate, stuck, quality) makes its reading anomalous on its own, and so
+  does a reading flagged by a model that votes alone (the envelope: its level is calibrated on
+  its training rows).
 * The statistical detectors (``zscore``, ``iforest`` when a model is loaded, ``hst`` for the
   tags that drive the scan's HST score) each vote when their score exceeds their tag's adaptive
   threshold, and only once the tag is warm. A reading is anomalous when at least
@@ -37,6 +39,10 @@ class DetectorResult:
     threshold: F64
     voted: BoolArray
     is_rule: bool = False
+    #: votes alone like a rule (a model calibrated offline, e.g. the envelope)
+    alone: bool = False
+    #: the detector's own measure per reading, for explanations (the envelope's deviation)
+    measure: F64 | None = None
 
     @classmethod
     def rule(cls, name: str, violated: BoolArray) -> DetectorResult:
@@ -66,9 +72,9 @@ def vote(results: list[DetectorResult], min_votes: int, strong: float = 0.5) -> 
     score = np.array([r.score for r in results])
     threshold = np.array([r.threshold for r in results])
     voted = np.array([r.voted for r in results])
-    is_rule = np.array([r.is_rule for r in results])
+    alone = np.array([r.is_rule or r.alone for r in results])
     n = score.shape[1]
     anomalous: BoolArray = np.empty(n, dtype=np.bool_)
     strength: F64 = np.empty(n)
-    vote_kernel(score, threshold, voted, is_rule, min_votes, strong, anomalous, strength)
+    vote_kernel(score, threshold, voted, alone, min_votes, strong, anomalous, strength)
     return Verdict(anomalous=anomalous, strength=strength, results=tuple(results))

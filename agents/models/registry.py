@@ -2,8 +2,9 @@
 
 Artifacts are addressed by URI: ``file://`` (a local-directory registry) or ``s3://bucket/key``
 (an S3-compatible registry, ``BIOGAS_S3_*``). A model is accepted only when its bytes match the
-digest, the ed25519 signature verifies with a trusted key, its feature list equals the agent's
-model inputs, and onnxruntime loads and runs it.
+digest, the ed25519 signature verifies with a trusted key, its feature list equals its inputs
+(the agent's model inputs for a per-reading model, its tags for an envelope), and onnxruntime
+loads and runs it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agents.detectors.onnx_scorer import OnnxDetector
+from agents.detectors.deployed import DeployedModel, load_model
+from agents.detectors.envelope import EnvelopeDetector
 from agents.errors import ModelError, ModelRejectedError
 from agents.features.reading import MODEL_FEATURES
 from agents.models.s3 import s3_client, split_s3_uri
@@ -75,19 +77,27 @@ class ArtifactFetcher:
 
 
 def load_deployment(event: ModelDeployed, keys: TrustedKeys,
-                    fetcher: ArtifactFetcher | None = None) -> OnnxDetector:
+                    fetcher: ArtifactFetcher | None = None) -> DeployedModel:
     """A detector for a verified deployment; :class:`ModelRejectedError` otherwise."""
-    if tuple(event.features) != MODEL_FEATURES:
-        raise ModelRejectedError(f"model features {list(event.features)} differ from the "
-                                 f"agent's inputs {list(MODEL_FEATURES)}")
     data = (fetcher or ArtifactFetcher()).fetch(event.artifact_uri)
     keys.verify(data, sha256=event.sha256, signature=event.signature, key_id=event.key_id)
     ref = ModelRef(model_id=event.model_id, version=event.version, sha256=event.sha256)
     try:
-        detector = OnnxDetector(data, name=event.model_id, ref=ref)
-        probe = detector.score_rows(np.zeros((2, len(MODEL_FEATURES))))
+        detector = load_model(data, name=event.model_id, ref=ref)
+    except ModelError as exc:
+        raise ModelRejectedError(f"model does not load: {exc}") from exc
+    expected = detector.tags if isinstance(detector, EnvelopeDetector) else MODEL_FEATURES
+    if tuple(event.features) != expected:
+        raise ModelRejectedError(f"model features {list(event.features)} differ from the "
+                                 f"model's inputs {list(expected)}")
+    width = len(expected)
+    try:
+        probe = detector.deviations(np.zeros((2, width))) \
+            if isinstance(detector, EnvelopeDetector) \
+            else detector.score_rows(np.zeros((2, width)))
     except ModelError as exc:
         raise ModelRejectedError(f"model does not run: {exc}") from exc
-    if probe.shape != (2,) or not np.isfinite(probe).all():
-        raise ModelRejectedError(f"model returns {probe!r} for a probe; expected 2 finite scores")
+    if probe.shape[0] != 2 or probe.ndim > 2 or not np.isfinite(probe).all():
+        raise ModelRejectedError(f"model returns {probe!r} for a probe; expected 2 rows of "
+                                 "finite scores")
     return detector

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from agents.detectors.iforest_export import export_iforest, train_iforest
+from agents.detectors.onnx_scorer import OnnxDetector
 from agents.errors import ModelRejectedError
 from agents.features.reading import MODEL_FEATURES
 from agents.models.registry import load_deployment
@@ -41,6 +42,7 @@ def test_a_signed_model_loads_and_scores(tmp_path: Path, artifact: bytes) -> Non
     event = deployment(path, artifact, tmp_path / "keys")
     detector = load_deployment(event, TrustedKeys.from_directory(tmp_path / "keys"))
     assert detector.ref is not None and detector.ref.sha256 == event.sha256
+    assert isinstance(detector, OnnxDetector)
     assert detector.score_rows(np.zeros((3, len(MODEL_FEATURES)))).shape == (3,)
 
 
@@ -69,7 +71,7 @@ def test_tampered_untrusted_or_mismatched_models_are_refused(tmp_path: Path,
         load_deployment(remote, keys)
     path.write_bytes(b"garbage")
     garbage = deployment(path, b"garbage", keys_dir, version="2")
-    with pytest.raises(ModelRejectedError, match="does not run"):
+    with pytest.raises(ModelRejectedError, match="does not load"):
         load_deployment(garbage, keys)
 
 

@@ -1,0 +1,199 @@
+"""The operating-envelope model: where each tag of a stream sits in normal operation.
+
+Trained offline on a stream's normal rows (a plant's training range, or a benchmark file's
+training part): per tag, the mean and the standard deviation of its rolling mean over the last
+``window_scans`` scans, and ``q99``, the 0.99 quantile over the training rows of the largest
+standardised deviation of any tag. Online, for each scan, the model takes the same rolling
+means and gives each tag's **deviation** ``|mean - mu| / (sd * q99)``: 1.0 is as far from
+normal as the training rows went once in a hundred, on the tag that strayed most.
+
+Alarm rule (per stream, in :class:`EnvelopeTrack`): the scan's deviation ``s`` (its largest)
+raises the decaying peak ``M = max(s, d * M)`` (``d`` halves ``M`` every
+``peak_half_life_scans``); a tag is flagged when its deviation exceeds
+``max(alarm_level, peak_share * M)``. The second term keeps a plant that settled near, but not
+exactly at, its trained point after a gross fault from alarming on the small offset left over.
+The model votes alone: its level is calibrated on the training rows, not learnt online.
+
+The ONNX graph (float32 ``x [N, T]`` rolling means -> ``deviation [N, T]``) carries the tags and
+the alarm parameters in its metadata, so the signed artifact is the whole model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import onnx
+from numpy.lib.stride_tricks import sliding_window_view
+from onnx import TensorProto, helper
+
+from agents.detectors.onnx_scorer import ORT_ERRORS, make_session
+from agents.errors import ModelError
+from agents.features.windows import F64, BoolArray
+from streams.events import ModelRef
+
+KIND = "envelope"
+INPUT_NAME = "x"
+OUTPUT_NAME = "deviation"
+ONNX_OPSET = 17
+META_KIND, META_TAGS, META_PARAMS = "biogas.kind", "biogas.tags", "biogas.params"
+QUANTILE = 0.99
+MIN_TRAINING_ROWS = 20
+
+
+@dataclass(frozen=True)
+class EnvelopeParams:
+    """How deviations are smoothed and judged (defaults: see ``agents/README.md``)."""
+
+    window_scans: int = 15
+    alarm_level: float = 2.0
+    peak_share: float = 0.2
+    peak_half_life_scans: float = 1000.0
+
+    def __post_init__(self) -> None:
+        if self.window_scans < 1:
+            raise ModelError(f"envelope window_scans must be >= 1, got {self.window_scans}")
+        if not self.alarm_level > 0:
+            raise ModelError(f"envelope alarm_level must be > 0, got {self.alarm_level}")
+        if not 0 <= self.peak_share < 1:
+            raise ModelError(f"envelope peak_share must be in [0, 1), got {self.peak_share}")
+        if not self.peak_half_life_scans > 0:
+            raise ModelError("envelope peak_half_life_scans must be > 0, got "
+                             f"{self.peak_half_life_scans}")
+
+    @property
+    def decay(self) -> float:
+        """The peak's factor per scan."""
+        return float(2.0 ** (-1.0 / self.peak_half_life_scans))
+
+
+@dataclass(frozen=True)
+class EnvelopeFit:
+    """A fitted envelope: tags in input order, their centre and their deviation scale."""
+
+    tags: tuple[str, ...]
+    centre: F64
+    scale: F64  # sd * q99 per tag
+    params: EnvelopeParams
+
+
+def rolling_means(values: F64, window: int) -> F64:
+    """Per row, the mean of each column over the last ``window`` rows (fewer at the start),
+    ignoring NaN (a missing or bad reading); NaN where the window holds no value."""
+    t = values.shape[1]
+    padded = np.concatenate([np.full((window - 1, t), np.nan), values])
+    return frame_means(sliding_window_view(padded, window, axis=0))
+
+
+def frame_means(frames: F64) -> F64:
+    """Means over the last axis of ``rows x tags x window`` frames, ignoring NaN (NaN where a
+    frame holds no value). Training and the online track both go through here, so their
+    rolling means are computed by the same operations."""
+    finite = np.isfinite(frames)
+    counts = finite.sum(axis=2)
+    sums = np.where(finite, frames, 0.0).sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: F64 = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return out
+
+
+def fit_envelope(values: F64, tags: Sequence[str],
+                 params: EnvelopeParams | None = None) -> EnvelopeFit:
+    """Fit on normal rows (``n x len(tags)``, NaN = no good reading)."""
+    params = params or EnvelopeParams()
+    if values.ndim != 2 or values.shape[1] != len(tags) or not tags:
+        raise ModelError(f"training rows must be n x {len(tags)} (one column per tag), "
+                         f"got {values.shape}")
+    if len(values) < MIN_TRAINING_ROWS:
+        raise ModelError(f"{len(values)} training rows are too few for an envelope (need "
+                         f"{MIN_TRAINING_ROWS})")
+    means = rolling_means(values, params.window_scans)
+    seen: BoolArray = np.asarray(np.isfinite(means).any(axis=0))
+    if not seen.all():
+        missing = [tag for tag, ok in zip(tags, seen, strict=True) if not ok]
+        raise ModelError(f"no good reading of {missing} in the training rows")
+    centre = np.nanmean(means, axis=0)
+    sd = np.nanstd(means, axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    worst = np.nanmax(np.abs(means - centre) / sd, axis=1)
+    q99 = float(np.quantile(worst[np.isfinite(worst)], QUANTILE))
+    scale = sd * (q99 if q99 > 0 else 1.0)
+    return EnvelopeFit(tuple(tags), centre.astype(np.float64), scale.astype(np.float64), params)
+
+
+def reference_deviations(fit: EnvelopeFit, means: F64) -> F64:
+    """The deviations in float64 (what the ONNX graph computes in float32); 0 where NaN."""
+    out: F64 = np.nan_to_num(np.abs(means - fit.centre) / fit.scale, nan=0.0)
+    return out
+
+
+def export_envelope(fit: EnvelopeFit, *, model_name: str = KIND) -> bytes:
+    """The ONNX model (serialized bytes) with the tags and parameters in its metadata."""
+    t = len(fit.tags)
+    inits = [helper.make_tensor("centre", TensorProto.FLOAT, [t], fit.centre.tolist()),
+             helper.make_tensor("inv_scale", TensorProto.FLOAT, [t],
+                                (1.0 / fit.scale).tolist())]
+    graph = helper.make_graph(
+        [helper.make_node("Sub", [INPUT_NAME, "centre"], ["offset"]),
+         helper.make_node("Abs", ["offset"], ["distance"]),
+         helper.make_node("Mul", ["distance", "inv_scale"], [OUTPUT_NAME])],
+        model_name,
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [None, t])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [None, t])],
+        initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
+    model.ir_version = 8
+    helper.set_model_props(model, {META_KIND: KIND, META_TAGS: json.dumps(list(fit.tags)),
+                                   META_PARAMS: json.dumps(asdict(fit.params))})
+    onnx.checker.check_model(model)
+    data: bytes = model.SerializeToString()
+    return data
+
+
+def model_kind(session_meta: dict[str, str]) -> str | None:
+    """The ``biogas.kind`` of an ONNX model's metadata (None for the per-reading models)."""
+    return session_meta.get(META_KIND)
+
+
+class EnvelopeDetector:
+    """A loaded envelope model: deviations of rolling means, one session per artifact."""
+
+    kind = KIND
+
+    def __init__(self, model_bytes: bytes, *, name: str = KIND,
+                 ref: ModelRef | None = None) -> None:
+        self.name, self.ref = name, ref
+        self.session = make_session(model_bytes)
+        meta: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        if model_kind(meta) != KIND:
+            raise ModelError(f"model {name!r} is not an envelope model ({META_KIND} = "
+                             f"{meta.get(META_KIND)!r})")
+        try:
+            tags = json.loads(meta[META_TAGS])
+            raw_params: dict[str, Any] = json.loads(meta[META_PARAMS])
+            self.params = EnvelopeParams(**raw_params)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"envelope model {name!r} has unreadable metadata: {exc}") from exc
+        if not isinstance(tags, list) or not tags or not all(isinstance(x, str) for x in tags):
+            raise ModelError(f"envelope model {name!r} names no tags")
+        self.tags: tuple[str, ...] = tuple(tags)
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or inputs[0].shape[-1] != len(self.tags):
+            raise ModelError(f"envelope model {name!r} must take one input of "
+                             f"{len(self.tags)} columns")
+        self._input = inputs[0].name
+        self._output = [self.session.get_outputs()[0].name]
+
+    def deviations(self, means: F64) -> F64:
+        """Deviation per row and tag (``n x len(tags)``); 0 where a mean is NaN."""
+        feed = np.ascontiguousarray(means, dtype=np.float32)
+        try:
+            out = self.session.run(self._output, {self._input: feed})[0]
+        except ORT_ERRORS as exc:
+            raise ModelError(f"model {self.name!r} failed to score {means.shape}: {exc}") \
+                from exc
+        result: F64 = np.nan_to_num(out.astype(np.float64), nan=0.0)
+        return result

@@ -1,0 +1,111 @@
+"""One stream's state for one envelope model, and its vote on a scan.
+
+The track keeps the model's tags over the last ``window_scans`` scans (NaN where a scan had no
+good reading of a tag) and the decaying peak of the scan deviation; see
+:mod:`agents.detectors.envelope` for the alarm rule. It starts afresh when a new model version
+(another sha256) or another tag list is deployed under the same model id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from agents.detectors.envelope import EnvelopeDetector, frame_means
+from agents.detectors.voting import DetectorResult
+from agents.features.windows import F64, BoolArray
+
+I64 = npt.NDArray[np.int64]
+
+
+class EnvelopeTrack:
+    """The rolling window and the peak of one envelope model on one stream."""
+
+    def __init__(self, tags: tuple[str, ...], window: int, sha: str | None) -> None:
+        self.tags, self.window, self.sha = tags, window, sha
+        self.buffer: F64 = np.full((window, len(tags)), np.nan)
+        self.pos = 0  # the row written next (the oldest)
+        self.peak = 0.0
+        self._cols: I64 | None = None  # windows column of each model tag (-1: not seen yet)
+
+    @classmethod
+    def for_model(cls, model: EnvelopeDetector) -> EnvelopeTrack:
+        return cls(model.tags, model.params.window_scans,
+                   None if model.ref is None else model.ref.sha256)
+
+    def fits(self, model: EnvelopeDetector) -> bool:
+        sha = None if model.ref is None else model.ref.sha256
+        return sha == self.sha and model.tags == self.tags \
+            and model.params.window_scans == self.window
+
+    def push(self, row: F64) -> F64:
+        """Add one scan's values (NaN = none) and return the rolling means (``1 x tags``)."""
+        self.buffer[self.pos] = row
+        self.pos = (self.pos + 1) % self.window
+        chronological = np.concatenate([self.buffer[self.pos:], self.buffer[:self.pos]])
+        return frame_means(chronological.T[None])
+
+    def judge(self, deviation: F64, level: float, share: float, decay: float
+              ) -> tuple[BoolArray, float]:
+        """Tags beyond the alarm level, and the level they were judged against."""
+        worst = float(deviation.max()) if deviation.size else 0.0
+        self.peak = max(worst, decay * self.peak)
+        bar = max(level, share * self.peak)
+        flagged: BoolArray = deviation > bar
+        return flagged, bar
+
+    def positions(self, index: dict[str, int], columns: int, idx: I64) -> I64:
+        """Per model tag, its reading's position in the scan (``idx``: windows column of each
+        reading), or -1 when the scan has no reading of it."""
+        if self._cols is None or (self._cols < 0).any():
+            self._cols = np.array([index.get(t, -1) for t in self.tags], dtype=np.int64)
+        where = np.full(columns + 1, -1, dtype=np.int64)  # the last slot answers column -1
+        where[idx] = np.arange(idx.shape[0])
+        found: I64 = where[self._cols]
+        return found
+
+    def vote(self, model: EnvelopeDetector, index: dict[str, int], columns: int, idx: I64,
+             value: F64, valid: BoolArray) -> DetectorResult | None:
+        """The model's vote on a scan's readings (None when the scan has none of its tags).
+
+        Scores are ``deviation / (deviation + alarm_level)`` in [0, 1), so the alarm level
+        itself scores 0.5; the threshold is the judged level on the same scale."""
+        where = self.positions(index, columns, idx)
+        present = where >= 0
+        if not present.any():
+            return None
+        row = np.full(len(self.tags), np.nan)
+        at = where[present]
+        row[present] = np.where(valid[at], value[at], np.nan)
+        params = model.params
+        deviation = model.deviations(self.push(row))[0]
+        flagged, bar = self.judge(deviation, params.alarm_level, params.peak_share,
+                                  params.decay)
+        c = params.alarm_level
+        n = idx.shape[0]
+        score: F64 = np.zeros(n)
+        raw: F64 = np.zeros(n)
+        score[at] = deviation[present] / (deviation[present] + c)
+        raw[at] = deviation[present]
+        voted: BoolArray = np.zeros(n, dtype=np.bool_)
+        voted[where[flagged & present]] = True
+        threshold: F64 = np.full(n, bar / (bar + c))
+        return DetectorResult(name=model.name, score=score, threshold=threshold, voted=voted,
+                              alone=True, measure=raw)
+
+    def to_parts(self, prefix: str) -> tuple[dict[str, Any], dict[str, F64]]:
+        meta = {"tags": list(self.tags), "window": self.window, "sha": self.sha,
+                "pos": self.pos, "peak": self.peak}
+        return meta, {f"{prefix}.buffer": self.buffer}
+
+    @classmethod
+    def from_parts(cls, meta: dict[str, Any], arrays: dict[str, Any],
+                   prefix: str) -> EnvelopeTrack:
+        track = cls(tuple(meta["tags"]), int(meta["window"]), meta["sha"])
+        buffer = np.asarray(arrays[f"{prefix}.buffer"], dtype=np.float64)
+        if buffer.shape != track.buffer.shape:
+            raise ValueError(f"envelope buffer {buffer.shape} != {track.buffer.shape}")
+        track.buffer, track.pos, track.peak = buffer, int(meta["pos"]), float(meta["peak"])
+        return track
