@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agents.detectors.onnx_scorer import OnnxDetector
+from agents.detectors.deployed import DeployedModel
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.stream_state import DetectionConfig
@@ -65,7 +65,7 @@ class TableReplay:
     """One stream (plant ``bench``, one device) fed row by row through a ScanProcessor."""
 
     def __init__(self, columns: Sequence[str], options: ReplayOptions,
-                 models: Sequence[OnnxDetector] = ()) -> None:
+                 models: Sequence[DeployedModel] = ()) -> None:
         self.tags = [tag_name(c) for c in columns]
         self._clock = _FollowingClock()
         self.processor = ScanProcessor(options.config, options.rules, clock=self._clock,

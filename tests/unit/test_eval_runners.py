@@ -7,13 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from cli.eval_cmd import eval_app
 from evaluation.nab_data import NabFile
 from evaluation.nab_runner import row_scores, score_corpus, series_scores
 from evaluation.replay import ReplayOptions, ReplayResult, TableReplay, tag_name
 from evaluation.sim_runner import run_scenario, score_run
 from evaluation.skab_data import load_skab
-from evaluation.skab_runner import predict_file, score_files
+from evaluation.skab_runner import MODELS_ONLY, predict_file, score_files
 from simulator.scenario import parse_scenario
 
 SKAB = Path(__file__).resolve().parents[3] / "shared" / "bench" / "skab"
@@ -56,6 +58,29 @@ def test_skab_runner_on_one_file_finds_the_valve_fault() -> None:
     assert run.test_rows == len(files[0].times) - 400
     assert run.outlier.f1 > 0.6  # the valve fault is found
     assert run.outlier.far < 15.0
+
+
+@pytest.mark.skipif(not SKAB.is_dir(), reason="SKAB data not beside the project")
+def test_skab_envelope_alone_beats_the_published_rows() -> None:
+    """The whole benchmark through the online path: the envelope fitted on each file's 400
+    training rows, the per-reading detectors kept away (what ``biogas eval skab`` runs)."""
+    files = load_skab(SKAB)
+    options = ReplayOptions(rules=MODELS_ONLY)
+    run = score_files(files, [predict_file(f, options, ["envelope"]) for f in files])
+    assert run.files == 34 and run.test_rows == 23_801
+    assert run.outlier.f1 >= 0.80 and run.outlier.far <= 15.0  # best published: F1 0.78
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--models", "iforest"], "add --per-reading-detectors"),
+    (["--models", "none"], "without a model nothing votes"),
+    (["--models", "crystal-ball"], "unknown model 'crystal-ball'"),
+    (["--envelope-columns", "Pressure,Colour"], "unknown ['Colour']"),
+])
+def test_eval_skab_refuses_what_cannot_run(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(eval_app, ["skab", *args])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
 
 
 def test_sim_scoring_counts_detections_delays_and_false_alerts() -> None:
