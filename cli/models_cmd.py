@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,12 +18,12 @@ from rich.table import Table
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.features.windows import F64
 from cli.models_watch_cmd import drift_watch
-from modelops.artifacts import KINDS, ModelKind, build
+from modelops.artifacts import KINDS, PER_READING, Candidate, ModelKind, build, build_envelope
 from modelops.drift import drift_anomaly, psi_per_feature, references_of
 from modelops.errors import ModelOpsError
 from modelops.publish import deploy as publish_deployment
 from modelops.publish import previous_version, publish
-from modelops.registry import open_registry
+from modelops.registry import Registry, open_registry
 from modelops.settings import ModelOpsSettings, load_settings
 from modelops.training_data import (
     TrainingRange,
@@ -30,6 +31,8 @@ from modelops.training_data import (
     from_log,
     from_projections,
     require_rows,
+    stream_matrix,
+    streams_from_log,
 )
 from streams.errors import BiogasError, ConfigError
 from streams.events import ModelRef
@@ -40,6 +43,7 @@ models_app = typer.Typer(help="Model lifecycle: train, promote, deploy, shadow, 
                          no_args_is_help=True)
 models_app.command("drift-watch")(drift_watch)
 console = Console()
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 Plant = Annotated[str, typer.Option(help="plant id")]
 Since = Annotated[str, typer.Option(help="start of the range, ISO 8601 (UTC if no zone)")]
 Until = Annotated[str, typer.Option(help="end of the range (exclusive), ISO 8601")]
@@ -97,32 +101,67 @@ def _rows(settings: ModelOpsSettings, rng: TrainingRange, source: str) -> F64:
 @models_app.command("train")
 def train(plant: Plant, since: Since, until: Until, source: Source = "projections",
           model: Annotated[list[str] | None, typer.Option(
-              help="iforest and/or autoencoder (repeatable; default both)")] = None,
+              help="iforest, autoencoder and/or envelope (repeatable; default iforest and "
+                   "autoencoder)")] = None,
           held_out: Annotated[float, typer.Option(min=0.05, max=0.5,
                                                   help="last share of rows held out")] = 0.2,
-          seed: int = 0) -> None:
+          seed: int = 0,
+          stream: Annotated[str | None, typer.Option(
+              help="envelope: the stream DEVICE/POLL_GROUP (default: the plant's only "
+                   "one)")] = None,
+          tag: Annotated[list[str] | None, typer.Option(
+              help="envelope: tags to include, fnmatch patterns (repeatable; default "
+                   "all)")] = None,
+          model_id: Annotated[str | None, typer.Option(
+              help="registry model id (default: the kind); with a single --model")] = None,
+          ) -> None:
     """Train, export to ONNX and parity-check; the new versions are registered unsigned."""
     settings = _settings()
-    kinds = model or list(KINDS)
+    kinds = model or list(PER_READING)
     bad = [k for k in kinds if k not in KINDS]
     if bad:
         raise _fail(f"--model {bad[0]!r}: use one of {', '.join(KINDS)}")
+    if "envelope" in kinds and source != "log":
+        raise _fail("--model envelope learns one stream (device and poll group), which the "
+                    "projections do not keep: use --source log")
+    if model_id is not None and len(kinds) != 1:
+        raise _fail("--model-id names one model: give exactly one --model")
+    if model_id is not None and not MODEL_ID.fullmatch(model_id):
+        raise _fail(f"--model-id {model_id!r}: use letters, digits, '.', '_' and '-' (at most "
+                    "128, starting with a letter or digit)")
     rng = TrainingRange(plant, _time(since, "--since"), _time(until, "--until"))
     registry = open_registry(settings)
+    training = {**rng.as_dict(), "source": source}
     try:
-        rows = _rows(settings, rng, source)
-        for kind in kinds:
-            kind_: ModelKind = "iforest" if kind == "iforest" else "autoencoder"
-            candidate = build(kind_, rows, held_out=held_out, seed=seed)
-            meta = {**candidate.metadata, "training": {**rng.as_dict(), "source": source}}
-            entry = registry.add(kind, candidate.onnx, meta)
-            p = candidate.parity
-            console.print(f"{kind} version {entry.version}: {len(rows)} rows, parity "
-                          f"{'passed' if p.passed else '[red]FAILED[/red]'} (max diff "
-                          f"{p.max_abs_diff:.2e}, {p.decisions_differing} decisions differ), "
-                          f"{entry.location}")
+        per_reading = [k for k in kinds if k in PER_READING]
+        if per_reading:
+            rows = _rows(settings, rng, source)
+            for kind in per_reading:
+                kind_: ModelKind = "iforest" if kind == "iforest" else "autoencoder"
+                _register(registry, model_id or kind,
+                          build(kind_, rows, held_out=held_out, seed=seed), training,
+                          f"{len(rows)} rows")
+        if "envelope" in kinds:
+            with _progress("replaying scans", None) as advance:
+                streams = asyncio.run(streams_from_log(
+                    settings.kafka, Topics(settings.topic_prefix), rng, advance))
+            key, tags, values = stream_matrix(streams, stream, tuple(tag or ("*",)))
+            candidate = build_envelope(tags, values, held_out=held_out)
+            _register(registry, model_id or "envelope", candidate,
+                      {**training, "stream": key}, f"{len(values)} scans of {key}, "
+                      f"{len(tags)} tags")
     except BiogasError as exc:
         raise _fail(str(exc)) from None
+
+
+def _register(registry: Registry, model_id: str, candidate: Candidate,
+              training: dict[str, str], what: str) -> None:
+    entry = registry.add(model_id, candidate.onnx, {**candidate.metadata, "training": training})
+    p = candidate.parity
+    console.print(f"{model_id} version {entry.version} ({candidate.kind}): {what}, parity "
+                  f"{'passed' if p.passed else '[red]FAILED[/red]'} (max diff "
+                  f"{p.max_abs_diff:.2e}, {p.decisions_differing} decisions differ), "
+                  f"{entry.location}")
 
 
 @models_app.command("promote")
@@ -196,6 +235,9 @@ def shadow(model_id: str, candidate: Annotated[str, typer.Option(help="candidate
         alarms = []
         for v in (live, candidate):
             entry = registry.get(model_id, v)
+            if entry.metadata.get("kind") == "envelope":
+                raise ModelOpsError(f"{model_id} is an envelope model: shadow compares the "
+                                    "per-reading models on rows of model inputs")
             scores = OnnxDetector(entry.artifact_bytes(), name=model_id).score_rows(rows)
             thr = float(entry.metadata["metrics"]["alarm_threshold"])
             alarms.append(scores >= thr)

@@ -1,14 +1,16 @@
-"""Train a model on rows of model inputs, export it to ONNX and run the parity gate.
+"""Train a model, export it to ONNX and run the parity gate.
 
 The IsolationForest is exported in the compact form (:func:`export_iforest`, scores =
-``-score_samples``); the autoencoder in its graph form (scores = :func:`reference_scores`).
+``-score_samples``); the autoencoder in its graph form (scores = :func:`reference_scores`); both
+learn from rows of the agents' per-reading model inputs. The envelope learns from one stream's
+readings, a row per scan (:func:`build_envelope`).
 Rows are split chronologically: the last ``held_out`` share is never trained on and serves the
 parity gate and the held-out metrics.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -18,15 +20,26 @@ from agents.detectors.autoencoder_export import (
     reference_scores,
     train_autoencoder,
 )
+from agents.detectors.envelope import (
+    EnvelopeDetector,
+    EnvelopeParams,
+    export_envelope,
+    fit_envelope,
+    reference_deviations,
+    rolling_means,
+)
 from agents.detectors.iforest_export import export_iforest, train_iforest
+from agents.errors import ModelError
 from agents.features.reading import MODEL_FEATURES
 from agents.features.windows import F64
 from modelops.drift import reference
 from modelops.errors import TrainingDataError
-from modelops.parity import ParityReport, alarm_threshold, check_parity
+from modelops.parity import ParityReport, alarm_threshold, check_parity, compare_scores
 
-ModelKind = Literal["iforest", "autoencoder"]
-KINDS: tuple[ModelKind, ...] = ("iforest", "autoencoder")
+ModelKind = Literal["iforest", "autoencoder", "envelope"]
+KINDS: tuple[ModelKind, ...] = ("iforest", "autoencoder", "envelope")
+#: the models trained on the agents' per-reading model inputs (``train``'s default)
+PER_READING: tuple[ModelKind, ...] = ("iforest", "autoencoder")
 MIN_ROWS = 50
 
 
@@ -45,8 +58,45 @@ def split(rows: F64, held_out: float) -> tuple[F64, F64]:
     return rows[:cut], rows[cut:]
 
 
+def build_envelope(tags: tuple[str, ...], values: F64, *, held_out: float = 0.2,
+                   params: EnvelopeParams | None = None) -> Candidate:
+    """Fit, export and parity-check an envelope on one stream's rows (``scans x tags``).
+
+    The gate compares each held-out row's worst deviation (its score) under ONNX and under
+    the float64 reference, and the alarm decision ``score > alarm_level``."""
+    train, test = split(values, held_out)
+    if len(train) < MIN_ROWS or len(test) == 0:
+        raise TrainingDataError(f"{len(values)} scans are too few: need at least {MIN_ROWS} "
+                                "training scans and one held-out scan; widen the time range")
+    try:
+        fit = fit_envelope(train, tags, params)
+        onnx = export_envelope(fit, model_name="envelope")
+        means = rolling_means(values, fit.params.window_scans)[len(train):]
+        scores = EnvelopeDetector(onnx).deviations(means).max(axis=1)
+    except ModelError as exc:
+        raise TrainingDataError(f"cannot fit an envelope: {exc}") from exc
+    held_scores = reference_deviations(fit, means).max(axis=1)
+    level = fit.params.alarm_level
+    # the gate's decisions are score >= threshold: the next float above the level is the
+    # first that alarms (deviation > level)
+    parity = compare_scores(scores, held_scores, float(np.nextafter(level, np.inf)))
+    metadata: dict[str, Any] = {
+        "kind": "envelope", "features": list(tags), "params": asdict(fit.params),
+        "rows": {"train": len(train), "held_out": len(test)},
+        "envelope": {"centre": fit.centre.tolist(), "scale": fit.scale.tolist()},
+        "metrics": {"alarm_threshold": level,
+                    "held_out_alarm_rate": float((held_scores > level).mean()),
+                    "held_out_score_mean": float(held_scores.mean()),
+                    "parity": parity.as_dict()},
+    }
+    return Candidate(kind="envelope", onnx=onnx, parity=parity, metadata=metadata)
+
+
 def build(kind: ModelKind, rows: F64, *, held_out: float = 0.2, seed: int = 0) -> Candidate:
-    """Train, export and parity-check one model on ``rows`` (``n x len(MODEL_FEATURES)``)."""
+    """Train, export and parity-check one per-reading model on ``rows`` (``n x
+    len(MODEL_FEATURES)``)."""
+    if kind not in PER_READING:
+        raise TrainingDataError(f"{kind} is not trained on per-reading rows (build_envelope)")
     if rows.ndim != 2 or rows.shape[1] != len(MODEL_FEATURES):
         raise TrainingDataError(f"training rows must be n x {len(MODEL_FEATURES)}, "
                                 f"got {rows.shape}")

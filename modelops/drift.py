@@ -28,6 +28,7 @@ from streams.events import (
 BINS = 10
 EPS = 1e-4
 DRIFT_DETECTOR = "drift"
+ENVELOPE = "envelope"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ def reference(rows: F64, bins: int = BINS) -> dict[str, Reference]:
 
 def references_of(metadata: dict[str, Any]) -> dict[str, Reference]:
     """The training distribution recorded in a registry version's metadata."""
+    if metadata.get("kind") == ENVELOPE:
+        raise RegistryError(f"{metadata.get('model_id')} is an envelope model, which judges "
+                            "how far its stream is from its training range itself; PSI is "
+                            "measured for the per-reading models (iforest, autoencoder)")
     try:
         refs = {k: Reference(tuple(v["edges"]), tuple(v["shares"]))
                 for k, v in metadata["reference"].items() if k in MODEL_FEATURES}

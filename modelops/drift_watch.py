@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from modelops.drift import (
+    ENVELOPE,
     Reference,
     drift_anomaly,
     drift_measured,
@@ -182,6 +183,10 @@ class DriftWatch:
         try:
             entry = await asyncio.to_thread(self._registry.get, target.model_id,
                                             target.version)
+            if entry.metadata.get("kind") == ENVELOPE:
+                log.info("drift_not_measured_for_envelope", model=target.model_id,
+                         version=target.version)
+                return "an envelope model: no PSI"
             refs = references_of(entry.metadata)
         except RegistryError as exc:
             log.error("drift_model_unusable", model=target.model_id, version=target.version,

@@ -8,6 +8,7 @@ plant's readings that share a source timestamp form one sample.
 
 from __future__ import annotations
 
+import fnmatch
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,6 +113,13 @@ def from_projections(db: DatabaseSettings, rng: TrainingRange,
 async def from_log(kafka: KafkaSettings, topics: Topics, rng: TrainingRange,
                    advance: Advance | None = None) -> F64:
     """Model input rows by replaying the scans topic from the beginning to its current end."""
+    return rows_of_streams(await streams_from_log(kafka, topics, rng, advance))
+
+
+async def streams_from_log(kafka: KafkaSettings, topics: Topics, rng: TrainingRange,
+                           advance: Advance | None = None) -> dict[str, Samples]:
+    """The plant's good readings in the range by stream (``plant|device|poll group``), replayed
+    from the scans topic's beginning to its current end."""
     spec = topics[Stream.SCANS]
     tps = [TopicPartition(spec.name, p) for p in range(spec.partitions)]
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=None,
@@ -139,7 +147,37 @@ async def from_log(kafka: KafkaSettings, topics: Topics, rng: TrainingRange,
                             f"{exc!r}") from exc
     finally:
         await consumer.stop()
-    return rows_of_streams(streams)
+    return dict(streams)
+
+
+def stream_matrix(streams: dict[str, Samples], stream: str | None,
+                  patterns: tuple[str, ...] = ("*",)) -> tuple[str, tuple[str, ...], F64]:
+    """One stream's readings as a matrix (a row per scan, a column per tag, NaN where a scan
+    had no good reading): the stream named ``device/poll_group``, or the plant's only one.
+    Columns are the tags matching any of ``patterns`` (``fnmatch``), in name order."""
+    found = {key: samples for key, samples in streams.items() if samples}
+    if stream is not None:
+        found = {k: v for k, v in found.items() if k.split("|", 1)[1] == stream.replace("/", "|")}
+    if len(found) != 1:
+        names = ", ".join(sorted(k.split("|", 1)[1].replace("|", "/") for k in streams)) \
+            or "none"
+        what = f"no stream {stream!r}" if stream is not None and not found else \
+            f"{len(found)} streams"
+        raise TrainingDataError(f"{what} in the range (the plant's streams: {names}); name one "
+                                "with --stream DEVICE/POLL_GROUP")
+    ((key, samples),) = found.items()
+    tags = tuple(sorted({t for _, values in samples for t in values
+                         if any(fnmatch.fnmatchcase(t, p) for p in patterns)}))
+    if not tags:
+        raise TrainingDataError(f"no tag of stream {key} matches {list(patterns)}")
+    column = {t: j for j, t in enumerate(tags)}
+    matrix = np.full((len(samples), len(tags)), np.nan)
+    for i, (_, values) in enumerate(sorted(samples, key=lambda s: s[0])):
+        for t, v in values.items():
+            j = column.get(t)
+            if j is not None:
+                matrix[i, j] = v
+    return key, tags, matrix
 
 
 def _add(streams: dict[str, Samples], value: bytes | None, plant_id: str, since: float,

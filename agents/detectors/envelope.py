@@ -14,7 +14,7 @@ raises the decaying peak ``M = max(s, d * M)`` (``d`` halves ``M`` every
 exactly at, its trained point after a gross fault from alarming on the small offset left over.
 The model votes alone: its level is calibrated on the training rows, not learnt online.
 
-The ONNX graph (float32 ``x [N, T]`` rolling means -> ``deviation [N, T]``) carries the tags and
+The ONNX graph (float64 ``x [N, T]`` rolling means -> ``deviation [N, T]``) carries the tags and
 the alarm parameters in its metadata, so the signed artifact is the whole model.
 """
 
@@ -125,7 +125,7 @@ def fit_envelope(values: F64, tags: Sequence[str],
 
 
 def reference_deviations(fit: EnvelopeFit, means: F64) -> F64:
-    """The deviations in float64 (what the ONNX graph computes in float32); 0 where NaN."""
+    """The deviations computed in numpy (what the ONNX graph computes); 0 where NaN."""
     out: F64 = np.nan_to_num(np.abs(means - fit.centre) / fit.scale, nan=0.0)
     return out
 
@@ -133,16 +133,18 @@ def reference_deviations(fit: EnvelopeFit, means: F64) -> F64:
 def export_envelope(fit: EnvelopeFit, *, model_name: str = KIND) -> bytes:
     """The ONNX model (serialized bytes) with the tags and parameters in its metadata."""
     t = len(fit.tags)
-    inits = [helper.make_tensor("centre", TensorProto.FLOAT, [t], fit.centre.tolist()),
-             helper.make_tensor("inv_scale", TensorProto.FLOAT, [t],
+    # in double precision: a tag's level can be large against its spread (a CHP's 480 kW
+    # against a 1 kW rolling-mean spread), where float32 inputs alone cost 1e-5 of deviation
+    inits = [helper.make_tensor("centre", TensorProto.DOUBLE, [t], fit.centre.tolist()),
+             helper.make_tensor("inv_scale", TensorProto.DOUBLE, [t],
                                 (1.0 / fit.scale).tolist())]
     graph = helper.make_graph(
         [helper.make_node("Sub", [INPUT_NAME, "centre"], ["offset"]),
          helper.make_node("Abs", ["offset"], ["distance"]),
          helper.make_node("Mul", ["distance", "inv_scale"], [OUTPUT_NAME])],
         model_name,
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [None, t])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [None, t])],
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.DOUBLE, [None, t])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.DOUBLE, [None, t])],
         initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
     model.ir_version = 8
@@ -189,7 +191,7 @@ class EnvelopeDetector:
 
     def deviations(self, means: F64) -> F64:
         """Deviation per row and tag (``n x len(tags)``); 0 where a mean is NaN."""
-        feed = np.ascontiguousarray(means, dtype=np.float32)
+        feed = np.ascontiguousarray(means, dtype=np.float64)
         try:
             out = self.session.run(self._output, {self._input: feed})[0]
         except ORT_ERRORS as exc:

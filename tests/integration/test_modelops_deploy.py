@@ -1,5 +1,6 @@
 """On the real broker: train from the log, promote, deploy; the agents' deployment follower
-verifies and installs the model; rollback re-deploys the version live before. The registry is
+verifies and installs the model (a per-reading model, or an envelope fitted on one stream's
+scans); rollback re-deploys the version live before. The registry is
 a local directory or an S3-compatible bucket (moto's server on loopback), read back by the
 agents through ``s3://`` URIs."""
 
@@ -16,21 +17,24 @@ import pytest
 from pydantic import SecretStr
 
 from agents.deployments import DeploymentFollower
+from agents.detectors.envelope import EnvelopeDetector
+from agents.detectors.rules import RuleSpec
 from agents.errors import ModelRejectedError
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys, new_key_pair
-from agents.pipeline import ModelSlot
-from modelops.artifacts import build
-from modelops.errors import RegistryError
+from agents.pipeline import ModelSlot, ScanProcessor
+from agents.stream_state import DetectionConfig
+from modelops.artifacts import build, build_envelope
+from modelops.errors import RegistryError, TrainingDataError
 from modelops.publish import deploy, previous_version, publish
 from modelops.registry import Registry
 from modelops.storage import DirectoryStorage, S3Storage
-from modelops.training_data import TrainingRange, from_log
+from modelops.training_data import TrainingRange, from_log, stream_matrix, streams_from_log
 from stack import s3_server
 from streams.events import MessageDeadLettered
 from streams.settings import ObjectStoreSettings
 from streams.topics import Stream, Topics
-from tests.agents_streams import scripted_scans
+from tests.agents_streams import Faults, scripted_scans
 from tests.integration.conftest import StackEndpoints
 from tests.waiting import eventually_async
 
@@ -136,3 +140,60 @@ def test_the_s3_registry_refuses_a_modified_artifact_and_keeps_its_history(
         ArtifactFetcher(object_store).fetch(entry.uri.replace("model.onnx", "missing.onnx"))
     with pytest.raises(ModelRejectedError, match="scheme"):
         ArtifactFetcher().fetch(entry.uri)  # a worker without S3 settings
+
+
+async def test_an_envelope_trained_from_the_log_is_deployed_and_flags_a_step(
+        stack: StackEndpoints, topics: Topics, tmp_path: Path) -> None:
+    scans = scripted_scans(700, START, plant_id="plant-a")
+    await publish(stack.kafka, topics, scans)
+    streams = await streams_from_log(stack.kafka, topics,
+                                     TrainingRange("plant-a", START, START + timedelta(hours=1)))
+    assert list(streams) == ["plant-a|plc1|fast"]
+    with pytest.raises(TrainingDataError, match=r"no stream 'plc2/fast'.*plc1/fast"):
+        stream_matrix(streams, "plc2/fast")
+    key, tags, values = stream_matrix(streams, None, ("gas.*", "chp.*"))
+    assert key == "plant-a|plc1|fast"
+    assert tags == ("chp.p_el", "gas.ch4", "gas.flow_chp", "gas.pressure")
+    assert values.shape == (700, 4) and np.isfinite(values).all()
+    candidate = build_envelope(tags, values)
+    assert candidate.parity.passed and candidate.metadata["features"] == list(tags)
+
+    keys = tmp_path / "keys"
+    new_key_pair(keys, "release")
+    registry = Registry(DirectoryStorage(tmp_path / "registry"))
+    entry = registry.promote(registry.add("envelope-gas", candidate.onnx, candidate.metadata),
+                             keys / "release.key")
+    slot = ModelSlot()
+
+    async def reject(event: MessageDeadLettered) -> None:
+        raise AssertionError(f"rejected: {event.reason}")
+
+    follower = DeploymentFollower(stack.kafka, topics.name(Stream.MODEL_DEPLOYMENTS),
+                                  topics[Stream.MODEL_DEPLOYMENTS].partitions,
+                                  TrustedKeys.from_directory(keys), slot, reject)
+    task = asyncio.create_task(follower.run())
+    try:
+        await deploy(registry, entry, "plant-a", stack.kafka, topics, "test")
+
+        async def installed() -> bool:
+            return ("plant-a", "envelope-gas") in slot.detectors
+
+        await eventually_async(installed, what="the envelope installed")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    model = slot.detectors[("plant-a", "envelope-gas")]
+    assert isinstance(model, EnvelopeDetector) and model.tags == tags
+    # the deployed envelope on the same stream, going on: gas pressure 30 sigmas up for 100 s
+    later = scripted_scans(200, START, plant_id="plant-a", first_seq=700,
+                           faults=Faults(spike_at=800, spike_len=100))
+    processor = ScanProcessor(DetectionConfig(), (RuleSpec(pattern="*", statistical=False,
+                                                           stuck_after_s=None,
+                                                           max_bad_share=None),),
+                              late_after_s=1e12, model=slot)
+    flagged = [(s.seq, a) for s in [*scans, *later] for a in processor.process(s).anomalies]
+    assert flagged and all(800 <= seq < 915 for seq, _ in flagged)
+    first = flagged[0][1]
+    assert first.tags == ("gas.pressure",) and first.model is not None
+    assert (first.model.model_id, first.model.version) == ("envelope-gas", "1")
+    assert first.top_features[0].name == "gas.pressure:envelope-gas.deviation"

@@ -1,4 +1,5 @@
-"""Model lifecycle without a broker: export + parity gate, signed registry, drift, rollback."""
+"""Model lifecycle without a broker: export + parity gate (per-reading models and the envelope),
+signed registry, drift, rollback."""
 
 from __future__ import annotations
 
@@ -7,18 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from agents.detectors.iforest_export import export_iforest, train_iforest
 from agents.errors import ModelRejectedError
 from agents.features.reading import MODEL_FEATURES
 from agents.models.signing import TrustedKeys, new_key_pair
-from modelops.artifacts import build
-from modelops.drift import drift_anomaly, psi_per_feature, reference
-from modelops.errors import ParityError, RegistryError
+from cli.models_cmd import models_app
+from modelops.artifacts import build, build_envelope
+from modelops.drift import drift_anomaly, psi_per_feature, reference, references_of
+from modelops.errors import ParityError, RegistryError, TrainingDataError
 from modelops.parity import check_parity, require_parity
 from modelops.publish import deployment, previous_version
 from modelops.registry import Registry
 from modelops.storage import DirectoryStorage
+from modelops.training_data import stream_matrix
 from streams.events import ModelRef
 
 
@@ -116,3 +120,33 @@ def test_rollback_goes_to_the_version_live_before() -> None:
         previous_version(history, "iforest", "plant-a")
     with pytest.raises(RegistryError, match="never deployed"):
         previous_version(history, "autoencoder", None)
+
+
+def test_an_envelope_is_fitted_on_one_stream_and_passes_the_gate() -> None:
+    rng = np.random.default_rng(4)
+    streams = {
+        "p|plc1|fast": [(float(i), {"chp.p_el": 480.0 + rng.normal(0, 5),
+                                    "gas.ch4": 52.0 + rng.normal(0, 0.3),
+                                    "status.run": 1.0}) for i in range(500)],
+        "p|analyser|slow": [(float(i), {"gas.h2s": 90.0}) for i in range(0, 500, 60)],
+    }
+    with pytest.raises(TrainingDataError, match=r"2 streams.*analyser/slow, plc1/fast"):
+        stream_matrix(streams, None)
+    key, tags, values = stream_matrix(streams, "plc1/fast", ("chp.*", "gas.*"))
+    assert key == "p|plc1|fast" and tags == ("chp.p_el", "gas.ch4")
+    candidate = build_envelope(tags, values)
+    assert candidate.parity.passed and candidate.parity.max_abs_diff <= 1e-9
+    assert candidate.parity.rows == 100 and candidate.metadata["kind"] == "envelope"
+    assert candidate.metadata["params"]["window_scans"] == 15
+    with pytest.raises(TrainingDataError, match="too few"):
+        build_envelope(tags, values[:40])
+    with pytest.raises(RegistryError, match="envelope model"):
+        references_of({"kind": "envelope", "model_id": "e"})
+
+
+def test_train_refuses_an_envelope_from_the_projections() -> None:
+    result = CliRunner().invoke(models_app, [
+        "train", "--plant", "p", "--since", "2026-03-01", "--until", "2026-03-02",
+        "--model", "envelope"], env={"BIOGAS_MODELS_REGISTRY_DIR": "/nonexistent"})
+    assert result.exit_code == 2
+    assert "use --source log" in " ".join(result.output.split())
