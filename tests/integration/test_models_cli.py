@@ -1,0 +1,87 @@
+"""``biogas models`` end to end on the real broker: train from the log, promote, deploy,
+shadow a candidate beside the live version, roll back; an envelope trains on one stream."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from typer.testing import CliRunner
+
+from agents.models.signing import new_key_pair
+from cli.models_cmd import models_app
+from modelops.publish import publish
+from streams.codec import decode
+from streams.events import ModelDeployed
+from streams.topics import Stream, Topics
+from tests.agents_streams import scripted_scans
+from tests.integration.conftest import StackEndpoints
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+RANGE = ["--plant", "plant-a", "--since", "2026-03-01T00:00:00Z",
+         "--until", "2026-03-01T01:00:00Z", "--source", "log"]
+
+
+def run(env: dict[str, str], *args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(models_app, list(args), env=env)
+    text = " ".join(result.output.split())
+    assert result.exit_code == code, f"{args}: exit {result.exit_code}: {text}"
+    return text
+
+
+async def deployments(stack: StackEndpoints, topics: Topics) -> list[ModelDeployed]:
+    consumer = AIOKafkaConsumer(topics.name(Stream.MODEL_DEPLOYMENTS),
+                                bootstrap_servers=stack.bootstrap_servers,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=2000)
+        found = [decode(r.value) for records in batches.values() for r in records if r.value]
+    finally:
+        await consumer.stop()
+    return [e for e in found if isinstance(e, ModelDeployed)]
+
+
+def test_train_promote_deploy_shadow_and_roll_back(stack: StackEndpoints, topics: Topics,
+                                                  tmp_path: Path) -> None:
+    asyncio.run(publish(stack.kafka, topics, scripted_scans(900, START, plant_id="plant-a")))
+    new_key_pair(tmp_path / "keys", "release")
+    env = {"BIOGAS_KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+           "BIOGAS_MODELS_TOPIC_PREFIX": topics.prefix,
+           "BIOGAS_MODELS_REGISTRY_DIR": str(tmp_path / "registry"),
+           "BIOGAS_MODELS_SIGNING_KEY": str(tmp_path / "keys" / "release.key")}
+
+    for seed in ("0", "1"):
+        out = run(env, "train", *RANGE, "--model", "iforest", "--seed", seed)
+        assert "iforest version" in out and "parity passed" in out
+    for version in ("1", "2"):
+        assert f"iforest version {version} promoted" in run(env, "promote", "iforest",
+                                                            "--version", version)
+    run(env, "deploy", "iforest", "--version", "1")
+    out = run(env, "shadow", "iforest", "--candidate", "2", *RANGE)
+    assert "live 1 vs candidate 2" in out and "decisions differ on" in out
+    run(env, "deploy", "iforest", "--version", "2")
+    assert "2 -> 1" in run(env, "rollback", "iforest")
+    events = asyncio.run(deployments(stack, topics))
+    assert [(e.model_id, e.version) for e in events] == [("iforest", "1"), ("iforest", "2"),
+                                                         ("iforest", "1")]
+
+    out = run(env, "train", *RANGE, "--model", "envelope", "--tag", "gas.*",
+              "--model-id", "envelope-gas")
+    assert "envelope-gas version 1 (envelope): 900 scans of plant-a|plc1|fast, 3 tags" in out
+    meta = orjson.loads((tmp_path / "registry" / "envelope-gas" / "1" / "metadata.json")
+                        .read_bytes())
+    assert meta["features"] == ["gas.ch4", "gas.flow_chp", "gas.pressure"]
+    assert meta["metrics"]["parity"]["passed"] is True
+    run(env, "promote", "envelope-gas")
+    run(env, "deploy", "envelope-gas", "--plant", "plant-a")
+    refused = run(env, "shadow", "envelope-gas", "--candidate", "1", *RANGE, code=2)
+    assert "envelope model" in refused
+    assert "--stream" in run(env, "train", *RANGE, "--model", "envelope", "--stream",
+                             "plc9/slow", code=2)
+    assert "names one model" in run(env, "train", *RANGE, "--model-id", "x", code=2)
+    assert "use letters, digits" in run(env, "train", *RANGE, "--model", "iforest",
+                                        "--model-id", "../x", code=2)
