@@ -11,7 +11,7 @@ from streams.topics import Stream, Topics, TopicSpec
 
 ASYNCAPI_VERSION = "3.0.0"
 #: Version of the contract as a whole; bump the major with a topic's ``.v<major>``.
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 KAFKA_BINDING_VERSION = "0.5.0"
 _SCHEMA_REF = "#/components/schemas/{model}"
 

@@ -39,6 +39,7 @@ class Stream(StrEnum):
     LAB_RESULTS = "lab-results"
     MODEL_DEPLOYMENTS = "model-deployments"
     MODEL_DRIFT = "model-drift"
+    MODEL_SHADOW = "model-shadow"
     DEADLETTER = "deadletter"
 
 
@@ -104,14 +105,37 @@ CATALOGUE: tuple[TopicSpec, ...] = (
           description="Laboratory results recorded through the API."),
     _spec(Stream.MODEL_DEPLOYMENTS, {"model_deployed"}, partitions=1,
           config={"cleanup.policy": "compact"}, key_field="model_id",
-          description="Signed model deployments, compacted to the latest one per model and "
-          "plant scope (key 'model_id' or 'model_id@plant_id')."),
+          description="Signed model deployments, compacted to the latest one per model, plant "
+          "scope and role (key 'model_id' or 'model_id@plant_id', with '#shadow' for a "
+          "shadow; a tombstone under a shadow's key ends it)."),
     _spec(Stream.MODEL_DRIFT, {"model_drift_measured"}, partitions=3, config=_KEEP_FOREVER,
           description="Drift of each deployed model's inputs per plant and window (PSI per "
           "feature against the training distribution)."),
+    _spec(Stream.MODEL_SHADOW, {"model_shadow_compared"}, partitions=3, config=_KEEP_FOREVER,
+          description="How shadow models' decisions compared with the live ones, per plant, "
+          "stream and window."),
     _spec(Stream.DEADLETTER, {"message_dead_lettered"}, partitions=3, config=_retain_days(30),
           description="Messages a worker gave up on, with their raw bytes and the reason."),
 )
+
+
+SHADOW_SUFFIX = "#shadow"
+
+
+def deployment_key(model_id: str, plant_id: str | None, role: str = "live") -> str:
+    """The key of a model deployment: ``model_id`` (every plant) or ``model_id@plant_id``,
+    followed by ``#shadow`` for a shadow deployment."""
+    scope = "" if plant_id is None else f"@{plant_id}"
+    return f"{model_id}{scope}{SHADOW_SUFFIX if role == 'shadow' else ''}"
+
+
+def parse_deployment_key(key: str) -> tuple[str, str | None, str]:
+    """``(model_id, plant_id, role)`` of a deployment key (the inverse of
+    :func:`deployment_key`)."""
+    role = "shadow" if key.endswith(SHADOW_SUFFIX) else "live"
+    base = key.removesuffix(SHADOW_SUFFIX)
+    model_id, _, plant_id = base.partition("@")
+    return model_id, plant_id or None, role
 
 
 def _check_catalogue(specs: tuple[TopicSpec, ...]) -> None:
@@ -197,12 +221,11 @@ class Topics:
 
         Plant-keyed events use ``plant_id`` so all of a plant's events stay in order in one
         partition; a dead letter whose plant is unknown gets the empty key. Model deployments
-        are keyed ``model_id`` (every plant) or ``model_id@plant_id`` (one plant), so compaction
-        keeps the latest deployment per model and plant scope.
+        are keyed by :func:`deployment_key`, so compaction keeps the latest deployment per
+        model, plant scope and role.
         """
         if isinstance(event, ModelDeployed):
-            scope = "" if event.plant_id is None else f"@{event.plant_id}"
-            return f"{event.model_id}{scope}".encode()
+            return deployment_key(event.model_id, event.plant_id, event.role).encode()
         spec = self.topic_for(event)
         value = getattr(event, spec.key_field)
         return b"" if value is None else str(value).encode()

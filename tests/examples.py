@@ -28,6 +28,7 @@ from streams.events import (
     ModelDeployed,
     ModelDriftMeasured,
     ModelRef,
+    ModelShadowCompared,
     Quality,
     Reading,
     ScanRecorded,
@@ -137,6 +138,14 @@ def example_events() -> list[Event]:
             plant_id=PLANT, model=model, window_start=T0 - timedelta(hours=24), window_end=T0,
             rows=86_400, psi={"z_value": 0.04, "drift_t": 0.31}, threshold=0.25, drifting=True,
             measured_at=T0 + timedelta(seconds=5),
+        ),
+        ModelShadowCompared(
+            plant_id=PLANT, stream="plc1/fast", model_id="digester-iforest",
+            live=model, candidate=ModelRef(model_id="digester-iforest", version="4",
+                                           sha256="b" * 64),
+            window_start=T0 - timedelta(hours=1), window_end=T0, readings=180_000,
+            live_alarms=12, candidate_alarms=9, both_alarms=8,
+            differing_by_tag={"gas.ch4": 3, "dig1.temp": 2},
         ),
         LabResultRecorded(
             plant_id=PLANT, sample_id="S-2026-0301-1", analyte=Analyte.FOS_TAC, value=0.31,

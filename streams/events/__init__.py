@@ -28,7 +28,7 @@ from streams.events.edge import (
     TagSpec,
 )
 from streams.events.lab import Analyte, LabResultRecorded
-from streams.events.models import ModelDeployed, ModelDriftMeasured
+from streams.events.models import ModelDeployed, ModelDriftMeasured, ModelShadowCompared
 from streams.events.union import EVENT_TYPES, Event, event_type_of, schema_version_of
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "ModelDeployed",
     "ModelDriftMeasured",
     "ModelRef",
+    "ModelShadowCompared",
     "Quality",
     "Reading",
     "ScanRecorded",

@@ -1,5 +1,6 @@
-"""Model lifecycle: a signed ONNX model made available to the detectors, and the drift of its
-inputs measured at a plant."""
+"""Model lifecycle: a signed ONNX model made available to the detectors (to vote, or in shadow
+beside the live version), how a shadow's decisions compare with the live ones, and the drift
+of a model's inputs measured at a plant."""
 
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ class ModelDeployed(EventBase):
     """A model version is deployed, for one plant or (``plant_id`` None) for every plant.
 
     The detectors load the artifact, check its SHA-256 and the ed25519 signature made with the
-    key ``key_id`` over the digest, and hot-swap it in.
+    key ``key_id`` over the digest, and hot-swap it in. A ``shadow`` deployment is scored beside
+    the live version of its ``model_id`` on the same readings without voting; the detectors
+    report how the two decisions compare (:class:`ModelShadowCompared`). A tombstone under a
+    shadow's key ends it.
     """
 
     event_type: Literal["model_deployed"] = "model_deployed"
@@ -52,6 +56,50 @@ class ModelDeployed(EventBase):
     ]
     deployed_by: Name
     deployed_at: UtcDatetime
+    role: Literal["live", "shadow"] = Field(
+        default="live", description="live: the model votes; shadow: it is scored beside the "
+        "live version of its model id and does not vote.")
+
+
+class ModelShadowCompared(EventBase):
+    """How a shadow model's decisions compared with the live ones on one stream of a plant over
+    a window of event time.
+
+    Both decisions are the whole ensemble's vote on each reading: once with the live version of
+    ``model_id`` (or without that model when none is live at the plant: ``live`` None), once
+    with the candidate in its place. Published by the detectors when the first scan after the
+    window arrives; ``event_id`` is a UUID5 of plant, stream, model, candidate and window.
+    """
+
+    event_type: Literal["model_shadow_compared"] = "model_shadow_compared"
+    schema_version: Literal[1] = 1
+    plant_id: PlantId
+    stream: Name = Field(description="The stream, 'device/poll_group'.")
+    model_id: Name
+    live: ModelRef | None = Field(description="The live version; None when none is live.")
+    candidate: ModelRef
+    window_start: UtcDatetime
+    window_end: UtcDatetime = Field(description="End of the window (exclusive).")
+    readings: Annotated[int, Field(ge=1, description="Readings both decided on.")]
+    live_alarms: Annotated[int, Field(ge=0, description="Readings the live ensemble flagged.")]
+    candidate_alarms: Annotated[int, Field(
+        ge=0, description="Readings the ensemble with the candidate flagged.")]
+    both_alarms: Annotated[int, Field(ge=0, description="Readings both flagged.")]
+    differing_by_tag: Annotated[dict[Name, Annotated[int, Field(ge=1)]], Field(
+        max_length=20, description="Readings decided differently, per tag (the 20 tags with "
+        "the most).")]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelShadowCompared:
+        if self.window_end <= self.window_start:
+            raise ValueError(f"window_end {self.window_end.isoformat()} must be after "
+                             f"window_start {self.window_start.isoformat()}")
+        if self.both_alarms > min(self.live_alarms, self.candidate_alarms):
+            raise ValueError(f"both_alarms {self.both_alarms} exceeds live_alarms "
+                             f"{self.live_alarms} or candidate_alarms {self.candidate_alarms}")
+        if max(self.live_alarms, self.candidate_alarms) > self.readings:
+            raise ValueError(f"more alarms than the {self.readings} readings")
+        return self
 
 
 class ModelDriftMeasured(EventBase):

@@ -23,7 +23,7 @@ from streams.events.edge import (
     TagsConfigured,
 )
 from streams.events.lab import LabResultRecorded
-from streams.events.models import ModelDeployed, ModelDriftMeasured
+from streams.events.models import ModelDeployed, ModelDriftMeasured, ModelShadowCompared
 
 #: Every event type on the log. Decode through this union (see :mod:`streams.codec`).
 Event = Annotated[
@@ -40,6 +40,7 @@ Event = Annotated[
     | AlertCleared
     | ModelDeployed
     | ModelDriftMeasured
+    | ModelShadowCompared
     | LabResultRecorded
     | MessageDeadLettered,
     Field(discriminator="event_type"),

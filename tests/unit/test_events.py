@@ -22,6 +22,7 @@ from streams.events import (
     MessageDeadLettered,
     ModelDeployed,
     ModelDriftMeasured,
+    ModelShadowCompared,
     Quality,
     Reading,
     ScanRecorded,
@@ -235,6 +236,28 @@ def test_drift_measurement_window_and_values_are_checked() -> None:
         ModelDriftMeasured.model_validate(_with(measured, psi={}, drifting=False))
     with pytest.raises(ValidationError, match="rows"):
         ModelDriftMeasured.model_validate(_with(measured, rows=0))
+
+
+def test_shadow_comparison_counts_are_consistent() -> None:
+    compared = example_of(ModelShadowCompared)
+    assert compared.both_alarms <= min(compared.live_alarms, compared.candidate_alarms)
+    with pytest.raises(ValidationError, match="both_alarms 13 exceeds"):
+        ModelShadowCompared.model_validate(_with(compared, both_alarms=13))
+    with pytest.raises(ValidationError, match="more alarms than the 10 readings"):
+        ModelShadowCompared.model_validate(_with(compared, readings=10))
+    with pytest.raises(ValidationError, match=r"window_end .* must be after window_start"):
+        ModelShadowCompared.model_validate(_with(compared, window_end=compared.window_start))
+    assert ModelShadowCompared.model_validate(_with(compared, live=None)).live is None
+
+
+def test_a_deployment_is_live_unless_it_says_shadow() -> None:
+    deployed = example_of(ModelDeployed)
+    assert deployed.role == "live"
+    raw = deployed.model_dump(mode="json")
+    del raw["role"]  # written before roles existed
+    assert ModelDeployed.model_validate(raw).role == "live"
+    with pytest.raises(ValidationError, match="'live' or 'shadow'"):
+        ModelDeployed.model_validate(_with(deployed, role="canary"))
 
 
 def test_dead_letter_keeps_raw_bytes() -> None:

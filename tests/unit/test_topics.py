@@ -7,11 +7,11 @@ import pytest
 from streams.contract_errors import UnknownTopicError
 from streams.errors import ContractError
 from streams.events import EVENT_TYPES, MessageDeadLettered, ModelDeployed
-from streams.topics import CATALOGUE, Stream, Topics
+from streams.topics import CATALOGUE, Stream, Topics, parse_deployment_key
 from tests.examples import PLANT, example_events, example_of
 
 FOREVER = {"scans", "device-status", "alerts", "alert-commands", "lab-results", "anomalies",
-           "model-drift"}
+           "model-drift", "model-shadow"}
 DAY_MS = 86_400_000
 
 
@@ -19,7 +19,7 @@ def test_every_stream_has_one_topic_named_plant_stream_v1() -> None:
     topics = Topics()
     assert [spec.stream for spec in topics] == list(Stream)
     assert topics.names() == tuple(f"plant.{s.value}.v1" for s in Stream)
-    assert len(topics) == 12
+    assert len(topics) == 13
 
 
 def test_every_event_type_goes_to_exactly_one_topic() -> None:
@@ -43,6 +43,7 @@ def test_every_event_type_goes_to_exactly_one_topic() -> None:
         ("lab_result_recorded", "lab-results"),
         ("model_deployed", "model-deployments"),
         ("model_drift_measured", "model-drift"),
+        ("model_shadow_compared", "model-shadow"),
         ("message_dead_lettered", "deadletter"),
     ],
 )
@@ -128,6 +129,11 @@ def test_key_for_model_deployment_includes_the_plant_scope() -> None:
     one_plant = everywhere.model_copy(update={"plant_id": "plant-b"})
     assert topics.key_for(everywhere) == b"digester-iforest"
     assert topics.key_for(one_plant) == b"digester-iforest@plant-b"
+    shadow = one_plant.model_copy(update={"role": "shadow"})
+    assert topics.key_for(shadow) == b"digester-iforest@plant-b#shadow"
+    for event in (everywhere, one_plant, shadow):
+        key = topics.key_for(event).decode()
+        assert parse_deployment_key(key) == (event.model_id, event.plant_id, event.role)
 
 
 def test_dead_letter_without_plant_gets_the_empty_key() -> None:
