@@ -56,9 +56,12 @@ class ModelDeployed(EventBase):
     ]
     deployed_by: Name
     deployed_at: UtcDatetime
+    # left off the wire when live: a live deployment reads the same as before roles existed,
+    # so workers of contract 1.1 still take it (they refuse a shadow: extra field)
     role: Literal["live", "shadow"] = Field(
-        default="live", description="live: the model votes; shadow: it is scored beside the "
-        "live version of its model id and does not vote.")
+        default="live", exclude_if=lambda role: role == "live",
+        description="live: the model votes; shadow: it is scored beside the live version of "
+        "its model id and does not vote.")
 
 
 class ModelShadowCompared(EventBase):
