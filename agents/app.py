@@ -122,7 +122,8 @@ def create_app(settings: AgentsSettings) -> faust.App:
     slot = ModelSlot()
     processor = ScanProcessor(detection_config(settings), load_rules(settings.rules_file),
                               features_every_s=settings.features_every_s,
-                              late_after_s=settings.late_after_s, model=slot)
+                              late_after_s=settings.late_after_s, model=slot,
+                              shadow_window_s=settings.shadow_window_s)
     detect_worker = DetectWorker(processor, topics, publish, TableStore(state_table, publish))
     alert_worker = AlertWorker(topics, publish, TableStore(alert_table, publish),
                                clear_after_s=settings.alert_clear_after_s,

@@ -25,6 +25,7 @@ from streams.errors import ContractError
 from streams.events import MessageDeadLettered, ModelDeployed
 from streams.logsetup import get_logger
 from streams.settings import KafkaSettings
+from streams.topics import parse_deployment_key
 
 log = get_logger("agents.deployments")
 BY = "agents.deployments"
@@ -90,9 +91,11 @@ class DeploymentFollower:
             await consumer.stop()
 
     async def apply(self, position: Position, key: bytes | None, value: bytes | None) -> None:
-        """Verify and install one deployment, or reject it (logged and dead-lettered)."""
+        """Verify and install one deployment, or reject it (logged and dead-lettered); a
+        tombstone under a shadow's key ends that shadow."""
         if value is None:
-            return  # a tombstone: compaction removed a deployment
+            self._tombstone(key)
+            return
         try:
             event = decode(value)
             if not isinstance(event, ModelDeployed):
@@ -108,9 +111,17 @@ class DeploymentFollower:
                                           error_type=type(exc).__name__, by=BY,
                                           key_is_plant=False))
             return
-        previous = self.slot.install(event.plant_id, detector)
+        previous = self.slot.install(event.plant_id, detector, event.role)
         self.applied.append((event.model_id, event.version, event.plant_id))
-        log.info("model_swapped", model_id=event.model_id, version=event.version,
+        log.info("model_swapped" if event.role == "live" else "shadow_started",
+                 model_id=event.model_id, version=event.version,
                  plant_id=event.plant_id, sha256=event.sha256,
                  replaced=None if previous is None or previous.ref is None
                  else previous.ref.version)
+
+    def _tombstone(self, key: bytes | None) -> None:
+        if not key:
+            return
+        model_id, plant_id, role = parse_deployment_key(key.decode(errors="replace"))
+        if role == "shadow" and self.slot.remove_shadow(plant_id, model_id) is not None:
+            log.info("shadow_ended", model_id=model_id, plant_id=plant_id)

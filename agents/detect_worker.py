@@ -69,7 +69,7 @@ class DetectWorker:
         self.publish = publish
         self.store = store
         self.counts = {"scans": 0, "skipped": 0, "features": 0, "anomalies": 0,
-                       "dead_letters": 0}
+                       "shadow_comparisons": 0, "dead_letters": 0}
         #: plant id -> the scans topic's partition its scans arrive on
         self._scan_partition: dict[str, int] = {}
         # since the last flush: outputs not yet confirmed, streams and plants changed
@@ -131,10 +131,11 @@ class DetectWorker:
             self.counts["skipped"] += 1
             return
         self.counts["scans"] += 1
-        for out in (*outcome.features, *outcome.anomalies):
+        for out in (*outcome.features, *outcome.anomalies, *outcome.shadows):
             await self._send(out)
         self.counts["features"] += len(outcome.features)
         self.counts["anomalies"] += len(outcome.anomalies)
+        self.counts["shadow_comparisons"] += len(outcome.shadows)
         self._touched[key] = self._plants[event.plant_id] = msg.position.partition
         self._scan_partition[event.plant_id] = msg.position.partition
 

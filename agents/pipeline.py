@@ -34,6 +34,7 @@ from agents.features.reading import (
     published_all,
 )
 from agents.features.windows import F64, BoolArray
+from agents.shadow import score_shadows
 from agents.stream_state import DetectionConfig, StreamState
 from streams.events import (
     AnomalyDetected,
@@ -41,6 +42,7 @@ from streams.events import (
     FeatureContribution,
     FeaturesComputed,
     LabResultRecorded,
+    ModelShadowCompared,
     Quality,
     ScanRecorded,
 )
@@ -67,41 +69,63 @@ class ScanOutcome:
 
     features: list[FeaturesComputed] = field(default_factory=list)
     anomalies: list[AnomalyDetected] = field(default_factory=list)
+    shadows: list[ModelShadowCompared] = field(default_factory=list)
     skipped: bool = False
 
 
 class ModelSlot:
     """The deployed ONNX models by (plant scope, model id), swapped atomically on a verified
     deployment. Each model id votes on its own; a plant-specific deployment of a model id wins
-    over the one for every plant (scope None)."""
+    over the one for every plant (scope None). Shadow deployments are kept apart, chosen the
+    same way, and never vote (see :mod:`agents.shadow`)."""
 
     def __init__(self, *detectors: DeployedModel) -> None:
         self.detectors: dict[tuple[str | None, str], DeployedModel] = {
             (None, d.name): d for d in detectors}
+        self.shadows: dict[tuple[str | None, str], DeployedModel] = {}
         self._by_plant: dict[str, list[DeployedModel]] = {}
+        self._shadows_by_plant: dict[str, list[DeployedModel]] = {}
 
-    def install(self, plant_id: str | None, detector: DeployedModel) -> DeployedModel | None:
-        """Swap in a model (its ``name`` is the model id); returns the one it replaces."""
-        previous = self.detectors.get((plant_id, detector.name))
-        self.detectors[(plant_id, detector.name)] = detector
+    def install(self, plant_id: str | None, detector: DeployedModel,
+                role: str = "live") -> DeployedModel | None:
+        """Swap in a model (its ``name`` is the model id) as live or as a shadow; returns the
+        one it replaces."""
+        table = self.shadows if role == "shadow" else self.detectors
+        previous = table.get((plant_id, detector.name))
+        table[(plant_id, detector.name)] = detector
         self._by_plant.clear()
+        self._shadows_by_plant.clear()
         return previous
+
+    def remove_shadow(self, plant_id: str | None, model_id: str) -> DeployedModel | None:
+        """End a shadow deployment; returns the model that was shadowed (None if none)."""
+        removed = self.shadows.pop((plant_id, model_id), None)
+        self._shadows_by_plant.clear()
+        return removed
 
     def for_plant(self, plant_id: str) -> list[DeployedModel]:
         found = self._by_plant.get(plant_id)
         if found is None:
-            found = self._by_plant[plant_id] = self._choose(plant_id)
+            found = self._by_plant[plant_id] = _choose(self.detectors, plant_id)
         return found
 
-    def _choose(self, plant_id: str) -> list[DeployedModel]:
-        chosen: dict[str, DeployedModel] = {}
-        for (scope, model_id), det in self.detectors.items():
-            if scope is None:
-                chosen.setdefault(model_id, det)
-        for (scope, model_id), det in self.detectors.items():
-            if scope == plant_id:
-                chosen[model_id] = det
-        return [chosen[k] for k in sorted(chosen)]
+    def shadows_for_plant(self, plant_id: str) -> list[DeployedModel]:
+        found = self._shadows_by_plant.get(plant_id)
+        if found is None:
+            found = self._shadows_by_plant[plant_id] = _choose(self.shadows, plant_id)
+        return found
+
+
+def _choose(table: dict[tuple[str | None, str], DeployedModel],
+            plant_id: str) -> list[DeployedModel]:
+    chosen: dict[str, DeployedModel] = {}
+    for (scope, model_id), det in table.items():
+        if scope is None:
+            chosen.setdefault(model_id, det)
+    for (scope, model_id), det in table.items():
+        if scope == plant_id:
+            chosen[model_id] = det
+    return [chosen[k] for k in sorted(chosen)]
 
 
 class ScanProcessor:
@@ -109,10 +133,11 @@ class ScanProcessor:
 
     def __init__(self, config: DetectionConfig, rules: tuple[RuleSpec, ...], *,
                  features_every_s: int = 60, late_after_s: float = 900.0,
-                 model: ModelSlot | None = None,
+                 model: ModelSlot | None = None, shadow_window_s: float = 3600.0,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.config, self.rules = config, rules
         self.features_every_s, self.late_after_s = features_every_s, late_after_s
+        self.shadow_window_s = shadow_window_s
         self.model = model or ModelSlot()
         self.clock = clock
         self.states: dict[str, StreamState] = {}
@@ -172,6 +197,11 @@ class ScanProcessor:
         if verdict.anomalous.any():
             out.anomalies.append(self._anomaly(scan, tags, feats, verdict, models, now,
                                                retrospective))
+        shadows = self.model.shadows_for_plant(scan.plant_id)
+        if shadows or state.shadows:
+            out.shadows = score_shadows(
+                state, scan.plant_id, f"{scan.device}/{scan.poll_group}", ts, tags, feats,
+                verdict, {m.name: m.ref for m in models}, shadows, self.shadow_window_s)
         return out
 
     def _features(self, scan: ScanRecorded, tags: list[str], state: StreamState,

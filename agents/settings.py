@@ -29,6 +29,9 @@ class AgentsSettings(BaseSettings):
         "request (a batch's outputs are still awaited before its snapshot and commit).")
     features_every_s: int = Field(default=60, ge=1,
                                   description="Event-time period of FeaturesComputed per tag.")
+    shadow_window_s: float = Field(
+        default=3600.0, ge=1.0, description="Event-time window of each ModelShadowCompared "
+        "(a shadow model's decisions against the live ones, per stream).")
     warmup_samples: int = Field(default=300, ge=1,
                                 description="Samples per tag before statistical detectors vote.")
     min_votes: int = Field(default=2, ge=1, description="Statistical votes needed.")

@@ -24,6 +24,7 @@ from agents.detectors.voting import DetectorResult, Verdict, vote
 from agents.errors import StateError
 from agents.features.reading import ReadingFeatures
 from agents.features.windows import TagWindows, windows_from_parts, windows_to_parts
+from agents.shadow import ShadowTally
 from agents.state_codec import pack, unpack
 
 _ZSCORE = ZScoreDetector()
@@ -32,6 +33,7 @@ HST_MIN_Z = 3.0
 #: Samples the short window needs before the rate and quality rules judge it.
 MIN_SHORT_SAMPLES = 10
 PERIOD_SCANS = 16  # scan intervals averaged for the sampling period
+SHADOW_PREFIX = "shadow:"
 _RULE_RESULTS = tuple(f"rule.{name}" for name in RULE_NAMES)
 
 
@@ -61,8 +63,10 @@ class StreamState:
         self.thresholds = {"zscore": self._new_thresholds()}
         #: model id -> sha256 of the model whose scores its thresholds learnt
         self.model_sha: dict[str, str | None] = {}
-        #: envelope model id -> its rolling window and peak on this stream
+        #: envelope model id (``shadow:<id>`` for a shadow) -> its rolling window and peak
         self.envelopes: dict[str, EnvelopeTrack] = {}
+        #: shadow model id -> the current window's comparison
+        self.shadows: dict[str, ShadowTally] = {}
         self.hst_threshold = QuantileThresholds(quantile=config.quantile, margin=config.margin,
                                                 floor=0.5, warmup=config.warmup, bins=1000,
                                                 capacity=1)
@@ -105,10 +109,10 @@ class StreamState:
         self.boot_id, self.seq = boot_id, seq
 
     def _stat(self, name: str, feats: ReadingFeatures, score: npt.NDArray[np.float64],
-              eligible: npt.NDArray[np.bool_]) -> DetectorResult:
+              eligible: npt.NDArray[np.bool_], key: str | None = None) -> DetectorResult:
         idx = feats.step.idx
-        threshold, voted = self.thresholds[name].decide(idx, score, eligible,
-                                                        self.windows.selector(idx))
+        threshold, voted = self.thresholds[key or name].decide(idx, score, eligible,
+                                                               self.windows.selector(idx))
         return DetectorResult(name=name, score=score, threshold=threshold, voted=voted)
 
     def _hst(self, feats: ReadingFeatures, warm: npt.NDArray[np.bool_]) -> DetectorResult:
@@ -148,14 +152,48 @@ class StreamState:
         thresholds.fill(threshold)
         return DetectorResult(name="hst", score=scores, threshold=thresholds, voted=voted)
 
-    def _envelope(self, model: EnvelopeDetector, feats: ReadingFeatures
-                  ) -> DetectorResult | None:
-        track = self.envelopes.get(model.name)
-        if track is None or not track.fits(model):
-            track = self.envelopes[model.name] = EnvelopeTrack.for_model(model)
-        step = feats.step
-        return track.vote(model, self.windows.index, len(self.windows.tags), step.idx,
-                          step.value, step.valid)
+    def _model_result(self, model: DeployedModel, feats: ReadingFeatures,
+                      eligible: npt.NDArray[np.bool_], key: str) -> DetectorResult | None:
+        """A deployed model's result on the scan; ``key`` names its state (thresholds, an
+        envelope's track): the model id, or ``shadow:<model id>`` for a shadow."""
+        if isinstance(model, EnvelopeDetector):
+            track = self.envelopes.get(key)
+            if track is None or not track.fits(model):
+                track = self.envelopes[key] = EnvelopeTrack.for_model(model)
+            step = feats.step
+            return track.vote(model, self.windows.index, len(self.windows.tags), step.idx,
+                              step.value, step.valid)
+        sha = model.ref.sha256 if model.ref is not None else None
+        if key not in self.model_sha or sha != self.model_sha[key]:
+            # a new model (or version) scores differently: its thresholds learn anew
+            self.thresholds[key] = self._new_thresholds()
+            self.model_sha[key] = sha
+        return self._stat(model.name, feats, model.score_rows(feats.model_x), eligible, key)
+
+    def _eligible(self, feats: ReadingFeatures) -> tuple[npt.NDArray[np.bool_],
+                                                         npt.NDArray[np.bool_]]:
+        """Warm readings, and warm valid ones: a cold, invalid or non-statistical reading
+        neither votes nor is learnt."""
+        idx = feats.step.idx
+        warm = (self.windows.n_seen[idx] >= self.config.warmup) & self.rulebook.statistical[idx]
+        return warm, warm & feats.step.valid
+
+    def shadow_verdict(self, model: DeployedModel, feats: ReadingFeatures,
+                       live: Verdict) -> Verdict:
+        """The vote with a shadow ``model`` in place of the live model of its id (after
+        :meth:`detect` of the same scan, whose other results it reuses)."""
+        result = self._model_result(model, feats, self._eligible(feats)[1],
+                                    SHADOW_PREFIX + model.name)
+        others = [r for r in live.results if r.name != model.name]
+        return vote(others if result is None else [*others, result], self.config.min_votes)
+
+    def forget_shadow(self, model_id: str) -> None:
+        """Drop the state of a shadow that ended."""
+        key = SHADOW_PREFIX + model_id
+        self.shadows.pop(model_id, None)
+        self.thresholds.pop(key, None)
+        self.model_sha.pop(key, None)
+        self.envelopes.pop(key, None)
 
     def detect(self, ts: float, feats: ReadingFeatures, models: list[DeployedModel]) -> Verdict:
         """Score, threshold and vote the readings of the scan (at ``ts``) just added to the
@@ -165,23 +203,12 @@ class StreamState:
         step = feats.step
         idx = step.idx
         self.rulebook.extend(self.windows.tags)
-        # a cold, invalid or non-statistical reading neither votes nor is learnt
-        warm = (self.windows.n_seen[idx] >= self.config.warmup) & self.rulebook.statistical[idx]
-        eligible = warm & step.valid
+        warm, eligible = self._eligible(feats)
         results = [self._stat("zscore", feats, _ZSCORE.score_rows(feats.model_x), eligible)]
         for model in models:
-            if isinstance(model, EnvelopeDetector):
-                found = self._envelope(model, feats)
-                if found is not None:
-                    results.append(found)
-                continue
-            sha = model.ref.sha256 if model.ref is not None else None
-            if model.name not in self.model_sha or sha != self.model_sha[model.name]:
-                # a new model (or version) scores differently: its thresholds learn anew
-                self.thresholds[model.name] = self._new_thresholds()
-                self.model_sha[model.name] = sha
-            results.append(self._stat(model.name, feats, model.score_rows(feats.model_x),
-                                      eligible))
+            found = self._model_result(model, feats, eligible, model.name)
+            if found is not None:
+                results.append(found)
         results.append(self._hst(feats, warm))
         short = feats.agg  # the short window's row (0) judges rates and quality
         rules = self.rulebook.check(
@@ -210,7 +237,8 @@ class StreamState:
                                 "thresholds": sorted(self.thresholds),
                                 "next_emit_ts": None if self.next_emit_ts == float("-inf")
                                 else self.next_emit_ts,
-                                "period_s": self.period_s, "envelopes": envelopes}
+                                "period_s": self.period_s, "envelopes": envelopes,
+                                "shadows": {k: t.to_meta() for k, t in self.shadows.items()}}
         return pack(meta, arrays)
 
     @classmethod
@@ -239,6 +267,8 @@ class StreamState:
         state.next_emit_ts = float("-inf") if emit is None else float(emit)
         state.envelopes = {name: EnvelopeTrack.from_parts(e_meta, arrays, f"env.{name}")
                            for name, e_meta in meta.get("envelopes", {}).items()}
+        state.shadows = {name: ShadowTally.from_meta(t_meta)
+                         for name, t_meta in meta.get("shadows", {}).items()}
         if meta.get("period_s") is not None:  # older snapshots: learnt again from new scans
             state.set_period(float(meta["period_s"]))
         return state

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.features.windows import F64
+from cli.models_shadow_cmd import shadow_report, shadow_stop
 from cli.models_watch_cmd import drift_watch
 from modelops.artifacts import KINDS, PER_READING, Candidate, ModelKind, build, build_envelope
 from modelops.drift import drift_anomaly, psi_per_feature, references_of
@@ -42,6 +43,8 @@ from streams.topics import Topics
 models_app = typer.Typer(help="Model lifecycle: train, promote, deploy, shadow, rollback, drift.",
                          no_args_is_help=True)
 models_app.command("drift-watch")(drift_watch)
+models_app.command("shadow-stop")(shadow_stop)
+models_app.command("shadow-report")(shadow_report)
 console = Console()
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 Plant = Annotated[str, typer.Option(help="plant id")]
@@ -182,18 +185,24 @@ def promote(model_id: str, version: Version = None) -> None:
 
 
 @models_app.command("deploy")
-def deploy(model_id: str, version: Version = None, plant: Scope = None) -> None:
-    """Publish ModelDeployed for a promoted version; the detectors hot-swap it."""
+def deploy(model_id: str, version: Version = None, plant: Scope = None,
+           shadow: Annotated[bool, typer.Option(
+               "--shadow", help="score it beside the live version without voting; the "
+                                "detectors report the comparison (biogas models "
+                                "shadow-report)")] = False) -> None:
+    """Publish ModelDeployed for a promoted version; the detectors hot-swap it (or, with
+    --shadow, score it beside the live version)."""
     settings = _settings()
     registry = open_registry(settings)
     try:
         event = asyncio.run(publish_deployment(
             registry, registry.get(model_id, version), plant, settings.kafka,
-            Topics(settings.topic_prefix), settings.deployed_by))
+            Topics(settings.topic_prefix), settings.deployed_by,
+            role="shadow" if shadow else "live"))
     except BiogasError as exc:
         raise _fail(str(exc)) from None
-    console.print(f"deployed {model_id} version {event.version} to "
-                  f"{plant or 'every plant'} ({event.artifact_uri})")
+    console.print(f"deployed {model_id} version {event.version}{' in shadow' if shadow else ''}"
+                  f" to {plant or 'every plant'} ({event.artifact_uri})")
 
 
 @models_app.command("rollback")

@@ -23,6 +23,22 @@ class AppendError(BiogasError):
     """The broker did not take the events; the message names the broker and the fix."""
 
 
+async def append_tombstone(kafka: KafkaSettings, topic: str, key: bytes, *,
+                           client_id: str | None = None) -> None:
+    """Write a tombstone (a null value) under ``key``: compaction then removes the key."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers,
+                                client_id=client_id or kafka.client_id, enable_idempotence=True)
+    try:
+        await producer.start()
+        await producer.send_and_wait(topic, None, key=key)
+    except KafkaError as exc:
+        raise AppendError(f"the broker at {kafka.bootstrap_servers} refused a tombstone on "
+                          f"{topic} ({exc!r}); check BIOGAS_KAFKA_BOOTSTRAP_SERVERS and that "
+                          "the topic exists (biogas topics ensure)") from exc
+    finally:
+        await producer.stop()
+
+
 async def append_events(kafka: KafkaSettings, topics: Topics, events: Iterable[EventBase], *,
                         client_id: str | None = None) -> None:
     """Send every event to its topic, keyed as the catalogue says (idempotent producer), and
