@@ -294,11 +294,11 @@ def _contributions(tags: list[str], feats: ReadingFeatures, verdict: Verdict,
                                                 value=_rule_value(feats, feature, i),
                                                 contribution=1.0))
             elif r.measure is not None and r.voted[i]:
-                # the model's own measure (the envelope's deviation), as a share of its total
-                # over the scan: how much of the departure from normal this tag carries
+                # a detector's own measure (the envelope's deviation, the novelty score), as a
+                # share of its total over the scan: how much of the departure this tag carries
                 whole = float(r.measure.sum())
                 mine.append(FeatureContribution(
-                    name=f"{tags[i]}:{r.name}.deviation", value=float(r.measure[i]),
+                    name=f"{tags[i]}:{r.name}.{r.measure_name}", value=float(r.measure[i]),
                     contribution=float(r.measure[i]) / whole if whole > 0 else 1.0))
         x = np.abs(feats.model_x[i]) * _WEIGHTS
         total = float(x.sum())

@@ -17,6 +17,7 @@ from agents.detectors.deployed import DeployedModel
 from agents.detectors.envelope import EnvelopeDetector
 from agents.detectors.envelope_track import EnvelopeTrack
 from agents.detectors.hst import HalfSpaceTreesDetector, squash
+from agents.detectors.novelty import NoveltyBank
 from agents.detectors.protocol import ZScoreDetector
 from agents.detectors.rules import RULE_NAMES, RuleBook, RuleSpec
 from agents.detectors.thresholds import QuantileThresholds
@@ -60,6 +61,7 @@ class StreamState:
         self._period_start: tuple[float, int] | None = None
         self.windows = TagWindows()
         self.rulebook = RuleBook(rules)
+        self.novelty = NoveltyBank()
         self.thresholds = {"zscore": self._new_thresholds()}
         #: model id -> sha256 of the model whose scores its thresholds learnt
         self.model_sha: dict[str, str | None] = {}
@@ -210,6 +212,9 @@ class StreamState:
             if found is not None:
                 results.append(found)
         results.append(self._hst(feats, warm))
+        self.novelty.extend(self.rulebook.novelty_warmup, self.rulebook.novelty_rest)
+        if self.novelty.active:
+            results.append(self.novelty.vote(idx, step.value, step.valid))
         short = feats.agg  # the short window's row (0) judges rates and quality
         rules = self.rulebook.check(
             idx, step.value, step.valid, short.slope_per_s[0], feats.since_change_s,
@@ -223,6 +228,8 @@ class StreamState:
         w_meta, arrays = windows_to_parts(self.windows)
         h_meta, h_arrays = self.hst.to_parts()
         arrays.update(h_arrays)
+        n_meta, n_arrays = self.novelty.to_parts()
+        arrays.update(n_arrays)
         for name, thr in self.thresholds.items():
             arrays.update(thr.to_arrays(f"thr.{name}"))
         arrays.update(self.hst_threshold.to_arrays("thr.hst"))
@@ -238,7 +245,8 @@ class StreamState:
                                 "next_emit_ts": None if self.next_emit_ts == float("-inf")
                                 else self.next_emit_ts,
                                 "period_s": self.period_s, "envelopes": envelopes,
-                                "shadows": {k: t.to_meta() for k, t in self.shadows.items()}}
+                                "shadows": {k: t.to_meta() for k, t in self.shadows.items()},
+                                "novelty": n_meta}
         return pack(meta, arrays)
 
     @classmethod
@@ -267,6 +275,8 @@ class StreamState:
         state.next_emit_ts = float("-inf") if emit is None else float(emit)
         state.envelopes = {name: EnvelopeTrack.from_parts(e_meta, arrays, f"env.{name}")
                            for name, e_meta in meta.get("envelopes", {}).items()}
+        if "novelty" in meta:
+            state.novelty = NoveltyBank.from_parts(meta["novelty"], arrays)
         state.shadows = {name: ShadowTally.from_meta(t_meta)
                          for name, t_meta in meta.get("shadows", {}).items()}
         if meta.get("period_s") is not None:  # older snapshots: learnt again from new scans

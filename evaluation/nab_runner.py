@@ -1,5 +1,11 @@
-"""NAB through the online detector path: each series is one tag of one stream, replayed with
-the worker's default detection settings; every row gets an anomaly score in [0, 1].
+"""NAB through the online detector path: each series is one tag of one stream; every row gets
+an anomaly score in [0, 1].
+
+Two configurations. ``novelty`` (the default of ``biogas eval nab``): the novelty detector alone
+(:mod:`agents.detectors.novelty`), every other detector and rule off; NAB hands each detector
+the file's probation length ``P`` (NAB's own detectors use it), and the novelty detector learns
+over it and rests ``P // 3`` samples after an event (or a fixed ``rest_scans``).
+``statistical``: the worker's default statistical detectors.
 
 Score: ``0`` when the vote did not flag the row, else ``1 - 0.5 / strength`` (strength =
 ``AnomalyDetected.score`` >= 1), so the detector's own decision is exactly ``score >= 0.5``.
@@ -26,6 +32,15 @@ from evaluation.replay import F64, ReplayOptions, TableReplay
 FIXED_THRESHOLD = 0.5
 #: rules for NAB: the stuck and bad-quality checks off for every series
 STATISTICAL_ONLY = (RuleSpec(pattern="*", stuck_after_s=None, max_bad_share=None),)
+
+
+def novelty_rules(nab_file: NabFile, rest_scans: int | None = None) -> tuple[RuleSpec, ...]:
+    """The novelty detector alone on the series: warm-up = the probation period, rest = a
+    third of it unless given."""
+    p = max(nab_file.probation, 1)
+    return (RuleSpec(pattern="*", statistical=False, stuck_after_s=None, max_bad_share=None,
+                     novelty=True, novelty_warmup_scans=p,
+                     novelty_rest_scans=p // 3 if rest_scans is None else rest_scans),)
 
 
 @dataclass(frozen=True)

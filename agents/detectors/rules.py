@@ -9,7 +9,8 @@ check off). The defaults follow DOMAIN.md sections 2-4; a plant overrides them w
 ``statistical: false`` keeps a tag away from the statistical detectors (z-score, models,
 HalfSpaceTrees): for tags whose normal behaviour is a step or a reset (status bits, counters
 that wrap or reset daily, actuators cycling on and off, a feeder's sawtooth), where a step says
-nothing about a fault; their rules still apply.
+nothing about a fault; their rules still apply. ``novelty: true`` turns the novelty detector
+on for a tag (:mod:`agents.detectors.novelty`; ``novelty_warmup_scans``, ``novelty_rest_scans``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import numpy.typing as npt
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.detectors.vote_kernels import check_rules
 from agents.features.windows import F64
@@ -43,6 +45,9 @@ class RuleSpec(BaseModel):
     stuck_after_s: float | None = None
     max_bad_share: float | None = None
     statistical: bool | None = None
+    novelty: bool | None = None
+    novelty_warmup_scans: Annotated[int, Field(ge=1)] | None = None
+    novelty_rest_scans: Annotated[int, Field(ge=0)] | None = None
 
 
 DEFAULT_RULES: tuple[RuleSpec, ...] = (
@@ -74,7 +79,8 @@ def load_rules(path: Path | None) -> tuple[RuleSpec, ...]:
     except (ValidationError, TypeError) as exc:
         raise ConfigError(f"{path}: invalid rule ({exc}); each rule is an object with "
                           "'pattern' and optional low/high/max_rate_per_s/stuck_after_s/"
-                          "max_bad_share/statistical") from exc
+                          "max_bad_share/statistical/novelty/novelty_warmup_scans/"
+                          "novelty_rest_scans") from exc
     return (*specs, *DEFAULT_RULES)
 
 
@@ -88,9 +94,14 @@ class TagLimits:
     stuck_after: float
     max_bad: float
     statistical: bool = True
+    #: novelty detector: warm-up and rest in samples of the tag (warm-up 0: off)
+    novelty_warmup: int = 0
+    novelty_rest: int = 0
 
 
-_LIMIT_FIELDS = ("low", "high", "max_rate_per_s", "stuck_after_s", "max_bad_share", "statistical")
+_LIMIT_FIELDS = ("low", "high", "max_rate_per_s", "stuck_after_s", "max_bad_share", "statistical",
+                 "novelty", "novelty_warmup_scans", "novelty_rest_scans")
+NOVELTY_WARMUP_SCANS, NOVELTY_REST_SCANS = 750, 250
 
 
 def resolve(tag: str, rules: Sequence[RuleSpec]) -> TagLimits:
@@ -108,9 +119,18 @@ def resolve(tag: str, rules: Sequence[RuleSpec]) -> TagLimits:
         value = fields.get(name)
         return float("nan") if value is None else float(value)
 
+    novelty = fields.get("novelty") is True
+
+    def count(name: str, default: int) -> int:
+        value = fields.get(name)
+        return default if value is None else int(value)
+
     return TagLimits(low=limit("low"), high=limit("high"), max_rate=limit("max_rate_per_s"),
                      stuck_after=limit("stuck_after_s"), max_bad=limit("max_bad_share"),
-                     statistical=fields.get("statistical") is not False)
+                     statistical=fields.get("statistical") is not False,
+                     novelty_warmup=count("novelty_warmup_scans", NOVELTY_WARMUP_SCANS)
+                     if novelty else 0,
+                     novelty_rest=count("novelty_rest_scans", NOVELTY_REST_SCANS))
 
 
 class RuleBook:
@@ -123,6 +143,9 @@ class RuleBook:
         self.statistical: npt.NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
         #: the columns they do not judge
         self.non_statistical: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        #: per tag column: the novelty detector's warm-up (0: off) and rest, in samples
+        self.novelty_warmup: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self.novelty_rest: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
 
     def extend(self, tags: Sequence[str]) -> None:
         """Resolve the limits of tags added since the last call (``tags`` is every column)."""
@@ -135,6 +158,10 @@ class RuleBook:
             self.statistical = np.concatenate(
                 [self.statistical, np.array([x.statistical for x in new], dtype=np.bool_)])
             self.non_statistical = np.flatnonzero(~self.statistical)
+            self.novelty_warmup = np.concatenate(
+                [self.novelty_warmup, np.array([x.novelty_warmup for x in new], dtype=np.int64)])
+            self.novelty_rest = np.concatenate(
+                [self.novelty_rest, np.array([x.novelty_rest for x in new], dtype=np.int64)])
 
     def check(self, idx: npt.NDArray[np.int64], value: F64, valid: npt.NDArray[np.bool_],
               slope_per_s: F64, since_change_s: F64, has_varied: npt.NDArray[np.bool_],

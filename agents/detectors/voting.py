@@ -41,8 +41,10 @@ class DetectorResult:
     is_rule: bool = False
     #: votes alone like a rule (a model calibrated offline, e.g. the envelope)
     alone: bool = False
-    #: the detector's own measure per reading, for explanations (the envelope's deviation)
+    #: the detector's own measure per reading, for explanations (the envelope's deviation),
+    #: named ``<tag>:<detector>.<measure_name>``
     measure: F64 | None = None
+    measure_name: str = "deviation"
 
     @classmethod
     def rule(cls, name: str, violated: BoolArray) -> DetectorResult:
