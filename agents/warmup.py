@@ -8,7 +8,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from agents.detectors.rules import DEFAULT_RULES
+from agents.detectors.rules import DEFAULT_RULES, RuleSpec
 from agents.pipeline import ScanProcessor
 from agents.stream_state import DetectionConfig
 from streams.events import Quality, Reading, ScanRecorded
@@ -17,7 +17,9 @@ from streams.events import Quality, Reading, ScanRecorded
 def warm_up_kernels() -> float:
     """Run a few scans through a throwaway processor; returns the seconds it took."""
     started = time.perf_counter()
-    processor = ScanProcessor(DetectionConfig(warmup=1, hst_window=2), DEFAULT_RULES,
+    novelty = RuleSpec(pattern="warmup.a", novelty=True, novelty_warmup_scans=2,
+                       novelty_rest_scans=0)  # past its warm-up within the scans below
+    processor = ScanProcessor(DetectionConfig(warmup=1, hst_window=2), (novelty, *DEFAULT_RULES),
                               late_after_s=1e12)
     boot = uuid.UUID(int=0)
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
