@@ -48,17 +48,29 @@ class Worker:
                                + self.log()[-4000:])
 
     def task_stacks(self, timeout: float = 10.0) -> str:
-        """Every asyncio task's stack, as the worker prints them on SIGUSR1 (mode's "cry")."""
+        """Every asyncio task's stack, as the worker prints them on SIGUSR1 (mode's "cry"):
+        first the tasks whose stack passes through the agents' own code (the informative
+        ones, kept whole), then the whole dump."""
         if self.proc is None or self.proc.poll() is not None:
             return "(the worker is not running)"
         start = len(self.log())
         self.proc.send_signal(signal.SIGUSR1)
+        sizes: list[int] = []
+
+        def printed() -> bool:  # the dump has started and not grown for a second
+            sizes.append(len(self.log()))
+            return "Stack for <Task" in self.log()[start:] and len(sizes) > 5 \
+                and sizes[-1] == sizes[-6]
         try:
-            eventually(lambda: "Stack for <Task" in self.log()[start:], timeout=timeout,
+            eventually(printed, timeout=timeout, interval=0.2,
                        what="the worker's task stacks")
         except ConditionTimeoutError:
-            return "(no task stacks printed)"
-        return self.log()[start:]
+            return "(no complete task stacks printed)\n" + self.log()[start:]
+        dump = self.log()[start:]
+        blocks = dump.split("Stack for <Task")[1:]
+        ours = [b for b in blocks if f"{ROOT}/agents/" in b or "take_events" in b]
+        return ("the tasks in the agents' code:\n"
+                + "".join("Stack for <Task" + b for b in ours) + "\nevery task:\n" + dump)
 
     def kill(self) -> None:
         """SIGKILL: no chance to commit, flush or snapshot."""
