@@ -159,6 +159,8 @@ def nab(bench_dir: BenchDir = DEFAULT_BENCH,
     """NAB, full corpus: fixed threshold (the vote) and NAB's corpus-optimised threshold."""
     if detector not in ("novelty", "statistical"):
         raise _fail(ConfigError(f"--detector {detector!r}: use novelty or statistical"))
+    if detector == "statistical" and rest_scans is not None:
+        raise _fail(ConfigError("--rest-scans goes with --detector novelty"))
     if detector == "novelty" and plant_rules:
         raise _fail(ConfigError("--plant-rules goes with --detector statistical (the novelty "
                                 "run has every other detector and rule off)"))

@@ -88,6 +88,7 @@ def test_nab_novelty_alone_reaches_the_published_htm_row() -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["nab", "--detector", "oracle"], "use novelty or statistical"),
     (["nab", "--plant-rules"], "goes with --detector statistical"),
+    (["nab", "--detector", "statistical", "--rest-scans", "9"], "goes with --detector novelty"),
 ])
 def test_eval_nab_refuses_what_cannot_run(args: list[str], message: str) -> None:
     result = CliRunner().invoke(eval_app, args)
