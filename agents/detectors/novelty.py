@@ -50,6 +50,7 @@ class NoveltyBank:
         self.hi: F64 = np.zeros(0)
         self.seen: BoolArray = np.zeros((0, N_CELLS), dtype=np.bool_)
         self.buffer: F64 = np.zeros((0, 1))
+        self._checked = False  # whether the rules were applied to the known columns
 
     @property
     def active(self) -> bool:
@@ -57,21 +58,35 @@ class NoveltyBank:
 
     def extend(self, warmup: I64, rest: I64) -> None:
         """Columns added since the last call: ``warmup`` (0: off) and ``rest`` per column of
-        the stream (every column, as the rule book resolved them)."""
+        the stream (every column, as the rule book resolved them). The first call after a
+        restore also applies rules changed since the snapshot to the known columns: a tag
+        turned on gets a fresh slot, one turned off stops, a new rest applies."""
         known = self.slot_of.shape[0]
+        if not self._checked:
+            self._checked = True
+            for c in range(min(known, warmup.shape[0])):
+                s = int(self.slot_of[c])
+                if s >= 0 and warmup[c] <= 0:
+                    self.slot_of[c] = -1
+                elif s >= 0:
+                    self.rest[s] = rest[c]
+                elif warmup[c] > 0:
+                    self.slot_of[c] = self._add_slots(np.array([c]), warmup, rest)[0]
         if warmup.shape[0] <= known:
             return
         new = np.arange(known, warmup.shape[0])
-        on = new[warmup[new] > 0]
         slots = np.full(new.shape[0], -1, dtype=np.int64)
-        slots[warmup[new] > 0] = np.arange(self.warmup.shape[0],
-                                           self.warmup.shape[0] + on.shape[0])
+        on = warmup[new] > 0
+        slots[on] = self._add_slots(new[on], warmup, rest)
         self.slot_of = np.concatenate([self.slot_of, slots])
-        if on.shape[0] == 0:
-            return
-        k = on.shape[0]
-        self.warmup = np.concatenate([self.warmup, warmup[on].astype(np.int64)])
-        self.rest = np.concatenate([self.rest, rest[on].astype(np.int64)])
+
+    def _add_slots(self, cols: I64, warmup: I64, rest: I64) -> I64:
+        """Fresh slots for tag columns ``cols``; returns their numbers."""
+        first, k = self.warmup.shape[0], cols.shape[0]
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
+        self.warmup = np.concatenate([self.warmup, warmup[cols].astype(np.int64)])
+        self.rest = np.concatenate([self.rest, rest[cols].astype(np.int64)])
         self.count = np.concatenate([self.count, np.zeros(k, dtype=np.int64)])
         self.last = np.concatenate([self.last, np.full(k, _NEVER, dtype=np.int64)])
         for name in ("base", "width", "lo", "hi"):
@@ -81,6 +96,7 @@ class NoveltyBank:
         buffer = np.zeros((self.warmup.shape[0], width))
         buffer[: self.buffer.shape[0], : self.buffer.shape[1]] = self.buffer
         self.buffer = buffer
+        return np.arange(first, first + k, dtype=np.int64)
 
     def vote(self, idx: I64, value: F64, valid: BoolArray) -> DetectorResult:
         """Score one scan's readings (``idx``: the tag column of each)."""

@@ -130,3 +130,24 @@ def test_the_state_survives_a_snapshot_in_and_after_warm_up() -> None:
         after = [a for s in scans[cut:] for a in second.process(s).anomalies]
         assert [a.anomaly_id for a in after] == \
             [a.anomaly_id for a in whole if a.event_time >= scans[cut].source_ts]
+
+
+def test_rules_changed_since_the_snapshot_apply_after_a_restore() -> None:
+    first = bank(3, 0, columns=2)  # both tags on
+    first.extend(np.array([3, 3]), np.array([0, 0]))
+    for v in (1.0, 2.0, 3.0, 4.0):
+        first.vote(np.array([0, 1]), np.array([v, v]), np.array([True, True]))
+    meta, arrays = first.to_parts()
+    restored = NoveltyBank.from_parts(meta, arrays)
+    # now: the first tag off, the second on with a rest of 5
+    restored.extend(np.array([0, 3]), np.array([0, 5]))
+    assert restored.slot_of.tolist() == [-1, 1] and restored.rest.tolist() == [0, 5]
+    result = restored.vote(np.array([0, 1]), np.array([99.0, 99.0]), np.array([True, True]))
+    assert result.score.tolist() == [0.0, 1.0]
+    # and a tag turned on that had none gets a fresh slot, warming up from now
+    off = NoveltyBank()
+    off.extend(np.array([0]), np.array([0]))
+    meta, arrays = off.to_parts()
+    again = NoveltyBank.from_parts(meta, arrays)
+    again.extend(np.array([2]), np.array([0]))
+    assert again.slot_of.tolist() == [0] and again.count.tolist() == [0]
