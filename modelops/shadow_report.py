@@ -1,26 +1,17 @@
-"""Read the detectors' shadow comparisons (``ModelShadowCompared``) back from the log.
-
-The topic is read from its beginning to the end offsets seen at start, outside any consumer
-group; aiokafka errors are translated here.
-"""
+"""Read the detectors' shadow comparisons (``ModelShadowCompared``) back from the log, and sum
+them per candidate."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
-
-from modelops.errors import ModelOpsError
+from modelops.log_replay import Advance, replay_topic
 from streams.codec import decode
 from streams.errors import ContractError
 from streams.events import ModelRef, ModelShadowCompared
 from streams.settings import KafkaSettings
 from streams.topics import Stream, Topics
-
-Advance = Callable[[int], object]
 
 
 async def read_comparisons(kafka: KafkaSettings, topics: Topics, *, model_id: str | None = None,
@@ -29,35 +20,15 @@ async def read_comparisons(kafka: KafkaSettings, topics: Topics, *, model_id: st
     """Every comparison on the topic (of one model, one plant, windows ending after
     ``since``), ordered by window end."""
     spec = topics[Stream.MODEL_SHADOW]
-    tps = [TopicPartition(spec.name, p) for p in range(spec.partitions)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=None,
-                                client_id=f"{kafka.client_id}-shadow-report",
-                                enable_auto_commit=False)
     found: list[ModelShadowCompared] = []
-    try:
-        await consumer.start()
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if end[tp] > 0}
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in batches.items():
-                for record in records:
-                    if record.offset >= end[tp] - 1:
-                        pending.discard(tp)
-                    event = _decode(record.value)
-                    if event is not None and (model_id is None or event.model_id == model_id) \
-                            and (plant_id is None or event.plant_id == plant_id) \
-                            and (since is None or event.window_end > since):
-                        found.append(event)
-                if advance is not None:
-                    advance(len(records))
-    except KafkaError as exc:
-        raise ModelOpsError(f"cannot read {spec.name} from {kafka.bootstrap_servers}: "
-                            f"{exc!r}") from exc
-    finally:
-        await consumer.stop()
+    async for value in replay_topic(kafka, spec.name, spec.partitions,
+                                    client_id=f"{kafka.client_id}-shadow-report",
+                                    advance=advance):
+        event = _decode(value)
+        if event is not None and (model_id is None or event.model_id == model_id) \
+                and (plant_id is None or event.plant_id == plant_id) \
+                and (since is None or event.window_end > since):
+            found.append(event)
     return sorted(found, key=lambda e: (e.window_end, e.plant_id, e.stream))
 
 

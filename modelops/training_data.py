@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 
 from agents.features.reading import MODEL_FEATURES, model_rows, numeric
 from agents.features.windows import F64
 from agents.pipeline import stream_key
 from modelops.errors import ModelOpsError, TrainingDataError
+from modelops.log_replay import replay_topic
 from projections.db import connect
 from projections.errors import ProjectionError
 from streams.codec import decode
@@ -121,32 +120,11 @@ async def streams_from_log(kafka: KafkaSettings, topics: Topics, rng: TrainingRa
     """The plant's good readings in the range by stream (``plant|device|poll group``), replayed
     from the scans topic's beginning to its current end."""
     spec = topics[Stream.SCANS]
-    tps = [TopicPartition(spec.name, p) for p in range(spec.partitions)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=None,
-                                client_id=f"{kafka.client_id}-training",
-                                enable_auto_commit=False)
     streams: dict[str, Samples] = defaultdict(list)
     since, until = rng.since.timestamp(), rng.until.timestamp()
-    try:
-        await consumer.start()
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if end[tp] > 0}
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in batches.items():
-                for record in records:
-                    if record.offset >= end[tp] - 1:
-                        pending.discard(tp)
-                    _add(streams, record.value, rng.plant_id, since, until)
-                if advance is not None:
-                    advance(len(records))
-    except KafkaError as exc:
-        raise ModelOpsError(f"cannot replay {spec.name} from {kafka.bootstrap_servers}: "
-                            f"{exc!r}") from exc
-    finally:
-        await consumer.stop()
+    async for value in replay_topic(kafka, spec.name, spec.partitions,
+                                    client_id=f"{kafka.client_id}-training", advance=advance):
+        _add(streams, value, rng.plant_id, since, until)
     return dict(streams)
 
 
