@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.features.windows import F64
+from cli.models_common import console
+from cli.models_common import fail as _fail
+from cli.models_common import settings as _settings
 from cli.models_shadow_cmd import shadow_report, shadow_stop
 from cli.models_watch_cmd import drift_watch
 from modelops.artifacts import KINDS, PER_READING, Candidate, ModelKind, build, build_envelope
@@ -25,7 +27,7 @@ from modelops.errors import ModelOpsError
 from modelops.publish import deploy as publish_deployment
 from modelops.publish import previous_version, publish
 from modelops.registry import Registry, open_registry
-from modelops.settings import ModelOpsSettings, load_settings
+from modelops.settings import ModelOpsSettings
 from modelops.training_data import (
     TrainingRange,
     count_readings,
@@ -35,9 +37,8 @@ from modelops.training_data import (
     stream_matrix,
     streams_from_log,
 )
-from streams.errors import BiogasError, ConfigError
+from streams.errors import BiogasError
 from streams.events import ModelRef
-from streams.logsetup import configure_logging
 from streams.topics import Topics
 
 models_app = typer.Typer(help="Model lifecycle: train, promote, deploy, shadow, rollback, drift.",
@@ -45,7 +46,6 @@ models_app = typer.Typer(help="Model lifecycle: train, promote, deploy, shadow, 
 models_app.command("drift-watch")(drift_watch)
 models_app.command("shadow-stop")(shadow_stop)
 models_app.command("shadow-report")(shadow_report)
-console = Console()
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 Plant = Annotated[str, typer.Option(help="plant id")]
 Since = Annotated[str, typer.Option(help="start of the range, ISO 8601 (UTC if no zone)")]
@@ -56,15 +56,6 @@ Version = Annotated[str | None, typer.Option(help="registry version (default: th
 Scope = Annotated[str | None, typer.Option("--plant", help="one plant (default: every plant)")]
 
 
-def _settings() -> ModelOpsSettings:
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-    configure_logging(settings.log)
-    return settings
-
-
 def _time(text: str, option: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -72,11 +63,6 @@ def _time(text: str, option: str) -> datetime:
         raise _fail(f"{option} {text!r} is not ISO 8601; use e.g. 2026-03-01T00:00:00Z") \
             from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]{message}[/red]")
-    return typer.Exit(2)
 
 
 @contextmanager

@@ -8,44 +8,28 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from cli.models_common import console, fail
+from cli.models_common import settings as load_models_settings
 from modelops.publish import end_shadow
 from modelops.registry import open_registry
-from modelops.settings import ModelOpsSettings, load_settings
 from modelops.shadow_report import read_comparisons, totals
-from streams.errors import BiogasError, ConfigError
-from streams.logsetup import configure_logging
+from streams.errors import BiogasError
 from streams.topics import Topics
 
-console = Console()
 Scope = Annotated[str | None, typer.Option("--plant", help="one plant (default: every plant)")]
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]{message}[/red]")
-    return typer.Exit(2)
-
-
-def _settings() -> ModelOpsSettings:
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-    configure_logging(settings.log)
-    return settings
 
 
 def shadow_stop(model_id: str, plant: Scope = None) -> None:
     """End the shadow of a model (the detectors stop scoring it)."""
-    settings = _settings()
+    settings = load_models_settings()
     registry = open_registry(settings)
     try:
         version = asyncio.run(end_shadow(registry, model_id, plant, settings.kafka,
                                          Topics(settings.topic_prefix)))
     except BiogasError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"ended the shadow of {model_id} version {version} for "
                   f"{plant or 'every plant'}")
 
@@ -59,20 +43,20 @@ def shadow_report(
             "--windows", help="also list every window")] = False) -> None:
     """How shadow models' decisions compared with the live ones, from the detectors'
     ModelShadowCompared events: alarms of each, both, and the tags where they differ."""
-    settings = _settings()
+    settings = load_models_settings()
     after = None
     if since is not None:
         try:
             after = datetime.fromisoformat(since)
         except ValueError:
-            raise _fail(f"--since {since!r} is not ISO 8601; use e.g. 2026-03-01T00:00:00Z") \
+            raise fail(f"--since {since!r} is not ISO 8601; use e.g. 2026-03-01T00:00:00Z") \
                 from None
         after = after if after.tzinfo else after.replace(tzinfo=UTC)
     try:
         events = asyncio.run(read_comparisons(settings.kafka, Topics(settings.topic_prefix),
                                               model_id=model_id, plant_id=plant, since=after))
     except BiogasError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not events:
         console.print("no shadow comparisons on the log yet (a window is reported when the "
                       "first scan after it arrives)")
