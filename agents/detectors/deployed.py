@@ -15,18 +15,14 @@ from streams.events import ModelRef
 DeployedModel = OnnxDetector | EnvelopeDetector
 
 
-def artifact_kind(data: bytes) -> str | None:
-    """The ``biogas.kind`` an ONNX artifact declares (None: a per-reading model);
-    :class:`ModelError` when onnxruntime cannot load it."""
-    return model_kind(dict(make_session(data).get_modelmeta().custom_metadata_map))
-
-
 def load_model(data: bytes, *, name: str, ref: ModelRef | None = None) -> DeployedModel:
-    """A detector for an ONNX artifact, by its declared kind; :class:`ModelError` when the
-    kind is unknown or onnxruntime cannot load it."""
-    kind = artifact_kind(data)
+    """A detector for an ONNX artifact, by the kind it declares (``biogas.kind``; none: a
+    per-reading model), on one session; :class:`ModelError` when the kind is unknown or
+    onnxruntime cannot load it."""
+    session = make_session(data)
+    kind = model_kind(dict(session.get_modelmeta().custom_metadata_map))
     if kind is None:
-        return OnnxDetector(data, name=name, ref=ref)
+        return OnnxDetector(session, name=name, ref=ref)
     if kind == KIND:
-        return EnvelopeDetector(data, name=name, ref=ref)
+        return EnvelopeDetector(session, name=name, ref=ref)
     raise ModelError(f"model {name!r} is of unknown kind {kind!r}")

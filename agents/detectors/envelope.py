@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 from numpy.lib.stride_tricks import sliding_window_view
 from onnx import TensorProto, helper
 
@@ -165,10 +166,11 @@ class EnvelopeDetector:
 
     kind = KIND
 
-    def __init__(self, model_bytes: bytes, *, name: str = KIND,
+    def __init__(self, model_bytes: bytes | ort.InferenceSession, *, name: str = KIND,
                  ref: ModelRef | None = None) -> None:
         self.name, self.ref = name, ref
-        self.session = make_session(model_bytes)
+        self.session = model_bytes if isinstance(model_bytes, ort.InferenceSession) \
+            else make_session(model_bytes)
         meta: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         if model_kind(meta) != KIND:
             raise ModelError(f"model {name!r} is not an envelope model ({META_KIND} = "

@@ -47,11 +47,12 @@ def make_session(model_bytes: bytes) -> ort.InferenceSession:
 class OnnxDetector:
     """An ONNX model mapping float32 rows ``[N, D]`` to one anomaly score per row."""
 
-    def __init__(self, model_bytes: bytes, *, name: str = "iforest",
+    def __init__(self, model_bytes: bytes | ort.InferenceSession, *, name: str = "iforest",
                  ref: ModelRef | None = None) -> None:
         self.name = name
         self.ref = ref
-        self.session = make_session(model_bytes)
+        self.session = model_bytes if isinstance(model_bytes, ort.InferenceSession) \
+            else make_session(model_bytes)
         inputs = self.session.get_inputs()
         outputs = self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) < 1:
