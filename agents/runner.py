@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import faust
 
+from agents import task_dump
 from agents.app import create_app
 from agents.settings import AgentsSettings
 from agents.warmup import warm_up_kernels
 from streams.gc_tuning import tune_for_streaming
 from streams.logsetup import configure_logging, get_logger
+
+
+class _Worker(faust.Worker):
+    """Faust's worker; its SIGUSR1 dump of every task also says where each async generator
+    (the agents and their streams) waits, which task stacks cannot show."""
+
+    def _on_sigusr1(self) -> None:
+        super()._on_sigusr1()
+        task_dump.dump_async_generators(self.stderr)
 
 
 def run_worker(settings: AgentsSettings) -> None:
@@ -20,6 +30,6 @@ def run_worker(settings: AgentsSettings) -> None:
     app = create_app(settings)
     get_logger("agents").info("kernels_ready", seconds=round(warm_up_kernels(), 2))
     tune_for_streaming()
-    worker = faust.Worker(app, loglevel=settings.log.level, override_logging=False,
+    worker = _Worker(app, loglevel=settings.log.level, override_logging=False,
                           redirect_stdouts=False, quiet=True)
     worker.execute_from_commandline()
