@@ -48,9 +48,9 @@ class Worker:
                                + self.log()[-4000:])
 
     def task_stacks(self, timeout: float = 10.0) -> str:
-        """Every asyncio task's stack, as the worker prints them on SIGUSR1 (mode's "cry"):
-        first the tasks whose stack passes through the agents' own code (the informative
-        ones, kept whole), then the whole dump."""
+        """What the worker prints on SIGUSR1: where each async generator (the agents and
+        their streams) waits, the tasks whose stack passes through the agents' own code (kept
+        whole), then every asyncio task's stack (mode's "cry")."""
         if self.proc is None or self.proc.poll() is not None:
             return "(the worker is not running)"
         start = len(self.log())
@@ -67,10 +67,13 @@ class Worker:
         except ConditionTimeoutError:
             return "(no complete task stacks printed)\n" + self.log()[start:]
         dump = self.log()[start:]
-        blocks = dump.split("Stack for <Task")[1:]
+        head, _, rest = dump.partition("--- end of async generators ---")
+        generators = head[head.find("--- "):] if rest else ""
+        blocks = (rest or dump).split("Stack for <Task")[1:]
         ours = [b for b in blocks if f"{ROOT}/agents/" in b or "take_events" in b]
-        return ("the tasks in the agents' code:\n"
-                + "".join("Stack for <Task" + b for b in ours) + "\nevery task:\n" + dump)
+        return (generators + "\nthe tasks in the agents' code:\n"
+                + "".join("Stack for <Task" + b for b in ours) + "\nevery task:\n"
+                + (rest or dump))
 
     def kill(self) -> None:
         """SIGKILL: no chance to commit, flush or snapshot."""
