@@ -14,11 +14,13 @@ from streams.logsetup import configure_logging, get_logger
 
 class _Worker(faust.Worker):
     """Faust's worker; its SIGUSR1 dump of every task also says where each async generator
-    (the agents and their streams) waits, which task stacks cannot show."""
+    (the agents and their streams) waits, which task stacks cannot show, and which partitions
+    the consumer fetches."""
 
     def _on_sigusr1(self) -> None:
         super()._on_sigusr1()
         task_dump.dump_async_generators(self.stderr)
+        task_dump.dump_consumer(self.app, self.stderr)
 
 
 def run_worker(settings: AgentsSettings) -> None:

@@ -45,3 +45,21 @@ def dump_async_generators(out: IO[Any] = sys.stderr) -> int:
             print(line, file=out)
     print("--- end of async generators ---", file=out, flush=True)
     return len(found)
+
+
+def dump_consumer(app: Any, out: IO[Any] = sys.stderr) -> None:
+    """The Faust consumer's view of its partitions: assigned, active (fetched), paused, and
+    taken out of fetching because a stream's buffer was full."""
+    consumer = getattr(app, "_consumer", None)
+    if consumer is None:
+        print("--- no consumer yet ---", file=out, flush=True)
+        return
+    print("--- consumer partitions ---", file=out)
+    for name in ("assignment", "_active_partitions", "_paused_partitions",
+                 "_buffered_partitions"):
+        value = getattr(consumer, name, None)
+        tps = value() if callable(value) else value
+        listed = sorted(f"{tp.topic}:{tp.partition}" for tp in tps or ())
+        print(f"{name.strip('_')}: {', '.join(listed) or '-'}", file=out)
+    print(f"flow active: {getattr(consumer, 'flow_active', None)}, app rebalancing: "
+          f"{getattr(app, 'rebalancing', None)}", file=out, flush=True)

@@ -69,6 +69,10 @@ class Worker:
         dump = self.log()[start:]
         head, _, rest = dump.partition("--- end of async generators ---")
         generators = head[head.find("--- "):] if rest else ""
+        at = dump.find("--- consumer partitions ---")
+        if at >= 0:
+            end = dump.find("\n", dump.find("app rebalancing", at))
+            generators += "\n" + dump[at:end if end >= 0 else None]
         blocks = (rest or dump).split("Stack for <Task")[1:]
         ours = [b for b in blocks if f"{ROOT}/agents/" in b or "take_events" in b]
         return (generators + "\nthe tasks in the agents' code:\n"
