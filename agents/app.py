@@ -29,6 +29,7 @@ from agents.deadletter import Position
 from agents.deployments import DeploymentFollower
 from agents.detect_worker import DetectWorker, Message, Publish
 from agents.detectors.rules import load_rules
+from agents.faust_consumer import AgentsApp
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys
 from agents.output_producer import OutputProducer
@@ -90,7 +91,7 @@ def create_app(settings: AgentsSettings) -> faust.App:
     """The worker's Faust app with its agents, tables, timer and deployment follower."""
     topics = Topics(prefix=settings.topic_prefix)
     servers = settings.kafka.bootstrap_servers.split(",")
-    app = faust.App(
+    app = AgentsApp(
         settings.app_id, broker=[f"kafka://{s}" for s in servers], store="memory://",
         topic_replication_factor=1, web_enabled=False, producer_acks=-1,
         consumer_auto_offset_reset="earliest", datadir=str(settings.data_dir),
