@@ -16,14 +16,17 @@ State lives in two Faust tables kept in memory and recovered from their changelo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Iterable
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, cast
 
 import faust
 from faust.streams import Stream
 from faust.tables.manager import TableManager
-from faust.types import EventT, StreamT, TableT
+from faust.types import TP, EventT, StreamT, TableT
 
+from agents import task_dump
 from agents.alert_worker import AlertWorker
 from agents.deadletter import Position
 from agents.deployments import DeploymentFollower
@@ -32,9 +35,12 @@ from agents.detectors.rules import load_rules
 from agents.faust_consumer import AgentsApp
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys
+from agents.offset_probe import BrokerOffsets, OffsetsUnavailableError
 from agents.output_producer import OutputProducer
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.settings import AgentsSettings
+from agents.stall_exit import exit_for_restart
+from agents.stall_watch import Partition, Stall, StallWatch
 from agents.stream_state import DetectionConfig
 from streams.codec import encode
 from streams.events import MessageDeadLettered
@@ -87,8 +93,16 @@ def detection_config(settings: AgentsSettings) -> DetectionConfig:
                            hst_window=settings.hst_window)
 
 
-def create_app(settings: AgentsSettings) -> faust.App:
-    """The worker's Faust app with its agents, tables, timer and deployment follower."""
+def stall_check_interval(settings: AgentsSettings) -> float:
+    """How often the inputs' offsets are read: a quarter of the stall time, at most 10 s."""
+    return max(1.0, min(10.0, settings.stall_after_s / 4))
+
+
+def create_app(settings: AgentsSettings,
+               on_stall: Callable[[Any, list[Stall]], None] = exit_for_restart) -> faust.App:
+    """The worker's Faust app with its agents, tables, timers and deployment follower;
+    ``on_stall`` is called with the app when an input partition stalls (by default the
+    worker exits for a restart, see :mod:`agents.stall_watch`)."""
     topics = Topics(prefix=settings.topic_prefix)
     servers = settings.kafka.bootstrap_servers.split(",")
     app = AgentsApp(
@@ -178,9 +192,42 @@ def create_app(settings: AgentsSettings) -> faust.App:
     async def follow_deployments() -> None:
         await follower.run()
 
+    inputs = {topics.name(s) for s in ("scans", "lab-results", "anomalies", "alert-commands")}
+    watch = StallWatch(settings.stall_after_s)
+    probe = BrokerOffsets(settings.kafka, settings.app_id)
+
+    @app.timer(stall_check_interval(settings))  # type: ignore[untyped-decorator]
+    async def watch_inputs() -> None:
+        if app.rebalancing or not recovery.completed.is_set():
+            watch.pause()  # nothing is committed while partitions move: no stall
+            return
+        assigned = [Partition(tp.topic, tp.partition) for tp in app.consumer.assignment()
+                    if tp.topic in inputs]
+        try:
+            seen = await probe.offsets(assigned)
+        except OffsetsUnavailableError as exc:
+            log.warning("stall_watch_offsets_unavailable", error=str(exc))
+            return
+        if app.rebalancing:
+            watch.pause()
+            return
+        stalls = watch.observe(time.monotonic(), seen)
+        for stall in stalls:
+            if stall.action == "seek":
+                log.warning("agents_input_stalled_seeking", partition=str(stall.partition),
+                            committed=stall.offsets.committed, end=stall.offsets.end,
+                            behind=stall.offsets.behind, still_for_s=round(stall.still_for_s, 1),
+                            seek_to=stall.seek_to)
+                task_dump.dump_consumer(app, sys.stderr)
+                tp = TP(stall.partition.topic, stall.partition.partition)
+                await app.consumer.seek_wait({tp: stall.seek_to})
+        if any(stall.action == "exit" for stall in stalls):
+            on_stall(app, [stall for stall in stalls if stall.action == "exit"])
+
     @app.on_before_shutdown.connect
     async def stop_outputs(sender: Any, /, *args: Any, **kwargs: Any) -> None:
         await outputs.stop()
+        await probe.stop()
 
     @app.on_partitions_revoked.connect
     async def forget_cached_state(sender: Any, /, *args: Any, signal: Any,
@@ -189,6 +236,6 @@ def create_app(settings: AgentsSettings) -> faust.App:
             detect_worker.forget()
         alert_worker.forget()
 
-    del (detect, lab, alerts, clear_quiet_alerts, follow_deployments,
+    del (detect, lab, alerts, clear_quiet_alerts, follow_deployments, watch_inputs,
          forget_cached_state, stop_outputs)
     return app

@@ -53,6 +53,10 @@ class AgentsSettings(BaseSettings):
     session_timeout_s: float = Field(
         default=30.0, ge=6.0, description="Consumer-group session timeout: how long a dead "
         "worker keeps its partitions before the group rebalances.")
+    stall_after_s: float = Field(
+        default=60.0, ge=5.0, description="An assigned input partition behind the log whose "
+        "committed offset has not moved for this long (rebalances aside) makes the worker "
+        "exit with code 75, for its supervisor to restart it.")
     hst_trees: int = Field(default=10, ge=1)
     hst_height: int = Field(default=8, ge=2)
     hst_window: int = Field(default=250, ge=10)
