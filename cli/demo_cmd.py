@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from agents.stall_watch import EXIT_STALLED
 from api.tokens import Role, issue_token
 from stack.launcher import StackInfo, down, status, up
 from stack.secrets import stack_secret
@@ -21,6 +22,8 @@ from streams.errors import BiogasError
 DEMO_PLANT = Path(__file__).resolve().parent.parent / "configs" / "demo-plant.toml"
 DEMO_PLANT_ID = "demo-plant"
 DEMO_RULES = DEMO_PLANT.with_name("demo-plant-rules.json")
+#: restarts of a service that asks for them (per demo run) before the demo gives up
+MAX_RESTARTS = 5
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -39,7 +42,8 @@ def demo_services(state_dir: Path, api_port: int, modbus_port: int, sim_speed: f
                          "--metrics-port", str(edge_metrics_port)]),
         Service("agents", [*biogas, "agents", "worker"],
                 {"BIOGAS_AGENTS_DATA_DIR": str(state_dir / "agents"),
-                 "BIOGAS_AGENTS_RULES_FILE": str(DEMO_RULES)}),
+                 "BIOGAS_AGENTS_RULES_FILE": str(DEMO_RULES)},
+                restart_on=frozenset({EXIT_STALLED})),
         Service("projector", [*biogas, "projections", "run"],
                 {"BIOGAS_PROJECTOR_INSTANCE_ID": "demo-projector"}),
         Service("api", [*biogas, "api", "--port", str(api_port)]),
@@ -80,12 +84,9 @@ def demo(
             running = supervisor.start(service)
             _say(f"  {service.name}: pid {running.proc.pid}, log {running.log_file}")
         _print_where_to_look(info, api_port, modbus_port, edge_metrics_port, owner_token)
+        restarts: dict[str, int] = {}
         while not stop.wait(0.5):
-            dead = supervisor.exited()
-            if dead:
-                for running, exit_code in dead:
-                    _say(f"error: {running.service.name} exited with code {exit_code}; "
-                         f"see {running.log_file}")
+            if supervisor.restart_or_report(restarts, MAX_RESTARTS, _say):
                 code = 1
                 break
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -19,6 +19,9 @@ class Service:
     name: str
     argv: Sequence[str]
     env: Mapping[str, str] = field(default_factory=dict)
+    #: exit codes by which the service asks to be started again (e.g. the agents worker's 75
+    #: when an input stalled)
+    restart_on: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -49,6 +52,31 @@ class Supervisor:
         running = Running(service, proc, ProcessRef.of(proc.pid), log_file, log)
         self.running.append(running)
         return running
+
+    def restart(self, running: Running) -> Running:
+        """Start an exited service again (its log continues in the same file)."""
+        self.running.remove(running)
+        running.log.close()
+        return self.start(running.service)
+
+    def restart_or_report(self, restarts: dict[str, int], max_restarts: int,
+                          say: Callable[[str], None]) -> bool:
+        """Start again each exited service whose exit code asks for it (at most
+        ``max_restarts`` times per service, counted in ``restarts``); returns True when a
+        service ended for good (its exit is reported through ``say``)."""
+        ended = False
+        for running, code in self.exited():
+            name = running.service.name
+            if code in running.service.restart_on and restarts.get(name, 0) < max_restarts:
+                restarts[name] = restarts.get(name, 0) + 1
+                again = self.restart(running)
+                say(f"  {name} exited with code {code} and asked for a restart "
+                    f"({restarts[name]} of {max_restarts}): pid {again.proc.pid}; see "
+                    f"{running.log_file}")
+                continue
+            say(f"error: {name} exited with code {code}; see {running.log_file}")
+            ended = True
+        return ended
 
     def exited(self) -> list[tuple[Running, int]]:
         """Services that have stopped on their own, with their exit codes."""
