@@ -13,6 +13,7 @@ from typing import IO, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from agents.stall_watch import EXIT_STALLED
 from streams.appending import append_events
 from streams.codec import decode
 from streams.events import EventBase
@@ -28,12 +29,18 @@ E = TypeVar("E", bound=EventBase)
 class Worker:
     """``python -m agents`` with the test's settings; stopped (or killed) by the test."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *,
+                 restart_stalled: bool = False) -> None:
         self.env, self.log_path = env, log_path
+        self.restart_stalled = restart_stalled
+        #: the log of each run that ended with EXIT_STALLED (restarted when restart_stalled)
+        self.stall_exits: list[str] = []
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._started_at = 0
 
     def start(self) -> Worker:
+        self._started_at = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "agents"], cwd=ROOT, env=self.env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
@@ -43,9 +50,16 @@ class Worker:
         return self.log_path.read_text(errors="replace")
 
     def check_alive(self) -> None:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError(f"the agents worker exited ({self.proc.returncode}):\n"
-                               + self.log()[-4000:])
+        if self.proc is None or self.proc.poll() is None:
+            return
+        if self.proc.returncode == EXIT_STALLED and self.restart_stalled:
+            # what a supervisor does with a worker whose input stalled: start it again
+            self.stall_exits.append(self.log()[self._started_at:])
+            self._close()
+            self.start()
+            return
+        raise RuntimeError(f"the agents worker exited ({self.proc.returncode}):\n"
+                           + self.log()[-4000:])
 
     def task_stacks(self, timeout: float = 10.0) -> str:
         """What the worker prints on SIGUSR1: where each async generator (the agents and
@@ -71,7 +85,7 @@ class Worker:
         generators = head[head.find("--- "):] if rest else ""
         at = dump.find("--- consumer partitions ---")
         if at >= 0:
-            end = dump.find("\n", dump.find("app rebalancing", at))
+            end = dump.find("--- end of consumer partitions ---", at)
             generators += "\n" + dump[at:end if end >= 0 else None]
         blocks = (rest or dump).split("Stack for <Task")[1:]
         ours = [b for b in blocks if f"{ROOT}/agents/" in b or "take_events" in b]
