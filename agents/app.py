@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, cast
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.streams import Stream
 from faust.tables.manager import TableManager
 from faust.types import TP, EventT, StreamT, TableT
@@ -220,7 +221,11 @@ def create_app(settings: AgentsSettings,
                             seek_to=stall.seek_to)
                 task_dump.dump_consumer(app, sys.stderr)
                 tp = TP(stall.partition.topic, stall.partition.partition)
-                await app.consumer.seek_wait({tp: stall.seek_to})
+                try:
+                    await app.consumer.seek_wait({tp: stall.seek_to})
+                except (TimeoutError, KafkaError) as exc:  # revoked meanwhile, or
+                    log.warning("agents_input_seek_failed", partition=str(stall.partition),
+                                error=repr(exc))  # the broker is away: exit next time
         if any(stall.action == "exit" for stall in stalls):
             on_stall(app, [stall for stall in stalls if stall.action == "exit"])
 
