@@ -53,7 +53,8 @@ class RewindingConsumer(Consumer):
         try:
             for tp, record in self.scheduler.iterate(records):
                 settled = recovered and not self.app.rebalancing
-                if (not self.flow_active
+                if (tp in set_aside  # keep a partition's order: the rest waits too
+                        or not self.flow_active
                         or self.app.consumer_generation_id != generation_id
                         or not (settled or self._is_changelog_tp(tp))
                         or not (active_partitions is None or tp in active_partitions
