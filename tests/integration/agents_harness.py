@@ -20,7 +20,7 @@ from streams.events import EventBase
 from streams.topic_admin import delete_topics
 from streams.topics import Topics
 from tests.integration.conftest import StackEndpoints
-from tests.waiting import ConditionTimeoutError, eventually, eventually_async
+from tests.waiting import ConditionTimeoutError, eventually_async
 
 ROOT = Path(__file__).resolve().parents[2]
 E = TypeVar("E", bound=EventBase)
@@ -54,44 +54,13 @@ class Worker:
             return
         if self.proc.returncode == EXIT_STALLED and self.restart_stalled:
             # what a supervisor does with a worker whose input stalled: start it again
-            self.stall_exits.append(self.log()[self._started_at:])
+            self.stall_exits.append(self.log_path.read_bytes()[self._started_at:]
+                                    .decode(errors="replace"))
             self._close()
             self.start()
             return
         raise RuntimeError(f"the agents worker exited ({self.proc.returncode}):\n"
                            + self.log()[-4000:])
-
-    def task_stacks(self, timeout: float = 10.0) -> str:
-        """What the worker prints on SIGUSR1: where each async generator (the agents and
-        their streams) waits, the tasks whose stack passes through the agents' own code (kept
-        whole), then every asyncio task's stack (mode's "cry")."""
-        if self.proc is None or self.proc.poll() is not None:
-            return "(the worker is not running)"
-        start = len(self.log())
-        self.proc.send_signal(signal.SIGUSR1)
-        sizes: list[int] = []
-
-        def printed() -> bool:  # the dump has started and not grown for a second
-            sizes.append(len(self.log()))
-            return "Stack for <Task" in self.log()[start:] and len(sizes) > 5 \
-                and sizes[-1] == sizes[-6]
-        try:
-            eventually(printed, timeout=timeout, interval=0.2,
-                       what="the worker's task stacks")
-        except ConditionTimeoutError:
-            return "(no complete task stacks printed)\n" + self.log()[start:]
-        dump = self.log()[start:]
-        head, _, rest = dump.partition("--- end of async generators ---")
-        generators = head[head.find("--- "):] if rest else ""
-        at = dump.find("--- consumer partitions ---")
-        if at >= 0:
-            end = dump.find("--- end of consumer partitions ---", at)
-            generators += "\n" + dump[at:end if end >= 0 else None]
-        blocks = (rest or dump).split("Stack for <Task")[1:]
-        ours = [b for b in blocks if f"{ROOT}/agents/" in b or "take_events" in b]
-        return (generators + "\nthe tasks in the agents' code:\n"
-                + "".join("Stack for <Task" + b for b in ours) + "\nevery task:\n"
-                + (rest or dump))
 
     def kill(self) -> None:
         """SIGKILL: no chance to commit, flush or snapshot."""
