@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any, cast
 
 import faust
@@ -41,7 +41,7 @@ from agents.output_producer import OutputProducer
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.settings import AgentsSettings
 from agents.stall_exit import exit_for_restart
-from agents.stall_watch import Partition, Stall, StallWatch
+from agents.stall_watch import Partition, StallWatch
 from agents.stream_state import DetectionConfig
 from streams.codec import encode
 from streams.events import MessageDeadLettered
@@ -99,11 +99,9 @@ def stall_check_interval(settings: AgentsSettings) -> float:
     return max(1.0, min(10.0, settings.stall_after_s / 4))
 
 
-def create_app(settings: AgentsSettings,
-               on_stall: Callable[[Any, list[Stall]], None] = exit_for_restart) -> faust.App:
-    """The worker's Faust app with its agents, tables, timers and deployment follower;
-    ``on_stall`` is called with the app when an input partition stalls (by default the
-    worker exits for a restart, see :mod:`agents.stall_watch`)."""
+def create_app(settings: AgentsSettings) -> faust.App:
+    """The worker's Faust app with its agents, tables, timers (alerts to clear, inputs to
+    watch for stalls, see :mod:`agents.stall_watch`) and deployment follower."""
     topics = Topics(prefix=settings.topic_prefix)
     servers = settings.kafka.bootstrap_servers.split(",")
     app = AgentsApp(
@@ -227,7 +225,7 @@ def create_app(settings: AgentsSettings,
                     log.warning("agents_input_seek_failed", partition=str(stall.partition),
                                 error=repr(exc))  # the broker is away: exit next time
         if any(stall.action == "exit" for stall in stalls):
-            on_stall(app, [stall for stall in stalls if stall.action == "exit"])
+            exit_for_restart(app, [stall for stall in stalls if stall.action == "exit"])
 
     @app.on_before_shutdown.connect
     async def stop_outputs(sender: Any, /, *args: Any, **kwargs: Any) -> None:
