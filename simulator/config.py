@@ -6,6 +6,9 @@ can be overridden from a scenario file (``[plant]`` table, same key names).
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Iterable
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.am2 import AM2Params
@@ -84,12 +87,17 @@ class GasStorageConfig(_Frozen):
     overpressure_mbar: float = 15.0
     flare_on: float = Field(default=0.90, description="fill fraction that starts the flare")
     flare_off: float = Field(default=0.80)
+    flare: bool = Field(default=True, description="an emergency flare (else the "
+                                                   "over-pressure valve vents the surplus)")
     flare_capacity_nm3_h: float = Field(default=400.0, gt=0.0)
     solar_swing: float = Field(default=0.02, ge=0.0, description="apparent fill, day cycle")
 
 
 class ChpConfig(_Frozen):
-    p_rated_kw: float = Field(default=500.0, gt=0.0)
+    units: int = Field(default=1, ge=1, le=2,
+                       description="identical engines; the second (tags chp2.*) stops first "
+                                   "when gas runs short and restarts last")
+    p_rated_kw: float = Field(default=500.0, gt=0.0, description="per unit")
     eta_el: float = Field(default=0.40, gt=0.0, lt=1.0)
     eta_loss_per_10kh: float = Field(default=0.004, ge=0.0)
     heat_ratio: float = Field(default=1.05, gt=0.0, description="P_th / P_el")
@@ -130,8 +138,32 @@ class AnalyserConfig(_Frozen):
     titration_interval_h: float = Field(default=6.0, gt=0.0, description="online FOS/TAC")
 
 
+class NamingConfig(_Frozen):
+    """How the plant's own edge configuration names its tags, and which it lacks. The
+    simulator always computes every canonical tag (the register map serves those); offline
+    evaluation and labels use the plant's names."""
+
+    rename: dict[str, str] = Field(default_factory=dict,
+                                   description="canonical tag id -> the plant's tag name")
+    omit: tuple[str, ...] = Field(default=(), description="canonical tags the plant lacks "
+                                                          "(fnmatch patterns)")
+
+    def name(self, tag: str) -> str | None:
+        """The plant's name for a canonical tag, or None when the plant lacks it."""
+        if any(fnmatch.fnmatchcase(tag, pattern) for pattern in self.omit):
+            return None
+        return self.rename.get(tag, tag)
+
+    def table(self, tags: Iterable[str]) -> dict[str, str]:
+        """Canonical tag -> the plant's name, for the tags the plant has."""
+        return {tag: name for tag in tags if (name := self.name(tag)) is not None}
+
+
 class PlantConfig(_Frozen):
     """Everything the process and equipment models need."""
+
+    name: str = Field(default="agri-500", description="which plant configuration this is")
+    description: str = ""
 
     digester: DigesterConfig = Field(default_factory=DigesterConfig)
     feed: FeedConfig = Field(default_factory=FeedConfig)
@@ -143,3 +175,4 @@ class PlantConfig(_Frozen):
     max_substep_s: float = Field(default=300.0, gt=0.0, le=600.0,
                                  description="longest internal integration step")
     noise: bool = Field(default=True, description="add measurement noise")
+    naming: NamingConfig = Field(default_factory=NamingConfig)

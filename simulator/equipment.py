@@ -45,6 +45,7 @@ class GasStorage:
              flare_enabled: bool) -> float:
         """Advance; returns the flare flow in Nm³/h."""
         c = self.cfg
+        flare_enabled = flare_enabled and c.flare
         if self.fill >= c.flare_on and flare_enabled:
             self.flare_on = True
         elif self.fill <= c.flare_off or not flare_enabled:
@@ -86,6 +87,8 @@ class Chp:
     exhaust_c: float = 480.0
     coolant_c: float = 85.0
     cooldown_h: float = 0.0
+    #: added to the fill limits of a second unit, so that it stops first and restarts last
+    stagger: float = 0.0
 
     def __post_init__(self) -> None:
         self.hours = self.cfg.hours_init
@@ -98,6 +101,7 @@ class Chp:
     def step(self, dt_h: float, fill: float, ch4_frac: float, load_pct: float,
              tripped: bool) -> None:
         c = self.cfg
+        min_fill, restart_fill = c.min_fill + self.stagger, c.restart_fill + 2 * self.stagger
         if tripped:
             if self.state != CHP_FAULT:
                 self.fault_code = 1201
@@ -105,13 +109,13 @@ class Chp:
         elif self.state == CHP_FAULT:
             self.state, self.fault_code = CHP_OFF, 0
         elif self.state in (CHP_STARTING, CHP_RUNNING) and (
-                fill < c.min_fill or ch4_frac * 100.0 < c.min_ch4_pct):
+                fill < min_fill or ch4_frac * 100.0 < c.min_ch4_pct):
             self.state, self.cooldown_h = CHP_COOLDOWN, 0.1
         elif self.state == CHP_COOLDOWN:
             self.cooldown_h -= dt_h
             if self.cooldown_h <= 0.0:
                 self.state = CHP_OFF
-        elif self.state == CHP_OFF and fill > c.restart_fill and ch4_frac * 100 > c.min_ch4_pct:
+        elif self.state == CHP_OFF and fill > restart_fill and ch4_frac * 100 > c.min_ch4_pct:
             self.state, self.ramp = CHP_STARTING, 0.0
         if self.state == CHP_STARTING:
             self.ramp = min(self.ramp + dt_h * 3600.0 / c.start_ramp_s, 1.0)
@@ -119,7 +123,7 @@ class Chp:
                 self.state = CHP_RUNNING
         running = self.state in (CHP_STARTING, CHP_RUNNING)
         load = max(min(load_pct / 100.0, 1.0), 0.0)
-        if fill < c.derate_fill:
+        if fill < c.derate_fill + self.stagger:
             load = min(load, 0.6)
         self.p_el = c.p_rated_kw * load * self.ramp if running else 0.0
         if running and ch4_frac > 0.0 and self.p_el > 0.0:

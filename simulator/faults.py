@@ -45,6 +45,39 @@ DEFAULT_MAGNITUDE: dict[str, float] = {
 }
 
 
+_CHP = ("{u}.state", "{u}.fault_code", "{u}.p_el", "{u}.p_th", "{u}.gas_flow", "{u}.run")
+#: Process fault kind -> (the tags it acts on, the tags a plant engineer expects to move).
+#: Canonical tag ids; ``{u}`` is the CHP unit (``chp`` or ``chp2``).
+PROCESS_TAGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "overload": (("feed.portion", "feed.solid_today", "feed.solid_total", "feed.feeder_weight"),
+                 ("dig1.fos", "dig1.fos_tac", "dig1.vfa", "dig1.ph", "gas.ch4", "gas.co2",
+                  "gas.h2", "gas.flow_total")),
+    "foaming": (("dig1.level", "gas.pressure", "gas.flow_chp"), ("plc.alarm_word",)),
+    "h2s_spike": (("gas.h2s",), ()),
+    "air_dosing_failure": (("air.dosing_flow", "air.dosing_on"), ("gas.o2", "gas.h2s")),
+    "heating_failure": (("heat.supply_temp", "heat.return_temp", "heat.q_kw",
+                         "plc.alarm_word"),
+                        ("dig1.temp", "dig1.temp_top", "dig1.temp_bottom")),
+    "agitator_failure": (("agit1.current", "agit1.speed", "plc.alarm_word"),
+                         ("dig1.temp_top", "dig1.temp_bottom")),
+    "gas_leak": (("safety.ch4_lel", "safety.gas_alarm", "plc.alarm_word"),
+                 ("gas.holder_fill",)),
+    "chp_trip": (_CHP, ("{u}.exhaust_temp", "{u}.coolant_temp", "gas.flow_chp",
+                        "gas.holder_fill", "gas.flow_flare", "flare.on", "chp.run")),
+}
+
+
+def fault_tags(kind: str, target: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The canonical tags a fault acts on, and those expected to move with it."""
+    if kind in SENSOR_KINDS:
+        return ((target,) if target else ()), ()
+    acts, moves = PROCESS_TAGS.get(kind, ((), ()))
+    unit = "chp2" if target == "chp2" else "chp"
+    return (tuple(t.format(u=unit) for t in acts),
+            tuple(dict.fromkeys(t.format(u=unit) for t in moves if t.format(u=unit) not in
+                                {a.format(u=unit) for a in acts})))
+
+
 @dataclass
 class ActiveFault:
     """One scheduled fault at run time. Times are simulated seconds since the run start."""
@@ -95,7 +128,10 @@ def apply_process(dist: Disturbances, faults: Iterable[ActiveFault], t_s: float)
         elif f.kind == "gas_leak":
             dist.leak_nm3_h += f.magnitude * r
         elif f.kind == "chp_trip":
-            dist.chp_tripped = True
+            if f.target == "chp2":
+                dist.chp2_tripped = True
+            else:
+                dist.chp_tripped = True
 
 
 def apply_sensor(values: MutableMapping[str, float], faults: Iterable[ActiveFault],

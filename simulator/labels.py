@@ -1,5 +1,6 @@
 """Ground-truth fault labels: one JSON line per fault with kind, family, target ("plant" for
-process faults), device, start and end in simulated UTC time, so detection can be scored."""
+process faults), device, start and end in simulated UTC time, and the tags it acts on and
+those expected to move, so detection can be scored on the right tags."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import IO, Any
 
 import orjson
 
-from simulator.faults import ActiveFault
+from simulator.faults import ActiveFault, fault_tags
 
 #: Which unit carries each tag (for the ``device`` field of sensor-fault labels).
 _DEVICE_PREFIX = {"gas.ch4": "analyser", "gas.co2": "analyser", "gas.o2": "analyser",
@@ -25,8 +26,11 @@ def device_of(tag: str) -> str:
 
 
 def label_for(fault: ActiveFault, family: str, start: datetime) -> dict[str, Any]:
+    """The label of a fault: what, where, when, and (``acts_on``, ``moves``) the canonical tags
+    it acts on and those a plant engineer expects to move with it."""
+    acts_on, moves = fault_tags(fault.kind, fault.target)
     if family == "process":
-        target, device = "plant", None
+        target, device = fault.target or "plant", None
     elif family == "sensor":
         target = fault.target or ""
         device = device_of(target)
@@ -40,6 +44,8 @@ def label_for(fault: ActiveFault, family: str, start: datetime) -> dict[str, Any
         "start": (start + timedelta(seconds=fault.start_s)).isoformat(),
         "end": (start + timedelta(seconds=fault.end_s)).isoformat(),
         "magnitude": fault.magnitude,
+        "acts_on": list(acts_on),
+        "moves": list(moves),
     }
 
 

@@ -27,6 +27,10 @@ DEFAULT_SIGMAS: Mapping[str, tuple[float, float]] = {
     "chp.p_th": (0.0, 0.005),
     "chp.exhaust_temp": (1.5, 0.0),
     "chp.coolant_temp": (0.15, 0.0),
+    "chp2.p_el": (0.0, 0.003),
+    "chp2.p_th": (0.0, 0.005),
+    "chp2.exhaust_temp": (1.5, 0.0),
+    "chp2.coolant_temp": (0.15, 0.0),
     "safety.ch4_lel": (0.0, 0.03),
 }
 

@@ -45,6 +45,7 @@ class Disturbances:
     agitator_tripped: bool = False
     leak_nm3_h: float = 0.0
     chp_tripped: bool = False
+    chp2_tripped: bool = False  # the second engine, on plants with two
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Plant:
             s.name: cod_per_tonne(self.p, s, self.d, dg.degradation_efficiency)
             for s in cfg.feed.substrates}
         self.storage = GasStorage(cfg.storage)
-        self.chp = Chp(cfg.chp)
+        self.chps = [Chp(cfg.chp, stagger=0.1 * i) for i in range(cfg.chp.units)]
         self.heating = Heating(cfg.heating)
         self.agitator = Agitator(cfg.agitator)
         self.analyser = GasAnalyser(cfg.analyser)
@@ -219,10 +220,10 @@ class Plant:
         if dt_h > 0:
             self.h2s_ppm = target_h2s + (self.h2s_ppm - target_h2s) * math.exp(-dt_h / an.h2s_lag_h)
         ch4_pct = 100.0 * ch4_share * raw / total
-        self.chp.step(dt_h, self.storage.fill, ch4_pct / 100.0, self.cmd.chp_load_pct,
-                      dist.chp_tripped)
+        for chp, tripped in zip(self.chps, (dist.chp_tripped, dist.chp2_tripped), strict=False):
+            chp.step(dt_h, self.storage.fill, ch4_pct / 100.0, self.cmd.chp_load_pct, tripped)
         leak = min(dist.leak_nm3_h, self.storage.volume_m3 / max(dt_h, 1e-9))
-        q_flare = self.storage.step(dt_h, total, self.chp.gas_nm3_h, leak, self.cmd.flare_enable)
+        q_flare = self.storage.step(dt_h, total, self.chp_gas_nm3_h, leak, self.cmd.flare_enable)
         self.flows = {
             "total": total, "air": air, "flare": q_flare, "ch4_pct": ch4_pct,
             "co2_pct": 100.0 * (1 - ch4_share) * raw / total, "o2_pct": 100.0 * o2 / total,
@@ -233,7 +234,7 @@ class Plant:
         dg = self.cfg.digester
         hour = self.hour_of_day()
         t_amb = dg.ambient_temp_c - dg.ambient_swing_c * math.cos(2 * math.pi * (hour - 3) / 24)
-        self.heating.step(dt_h, self.temp_c, dg.temp_setpoint_c, self.chp.p_th,
+        self.heating.step(dt_h, self.temp_c, dg.temp_setpoint_c, sum(c.p_th for c in self.chps),
                           self.dist.heating_failed)
         q_feed_kw = self.q_in_m3_d / 86400.0 * dg.heat_capacity_mj_k_m3 * 1000.0 * (
             self.temp_c - dg.feed_temp_c)
@@ -285,6 +286,15 @@ class Plant:
         if tag == "pump.feed.current":
             return self.feed_pump_h > 0.0
         return self.flows.get("leak", 0.0) > 0.0
+
+    @property
+    def chp(self) -> Chp:
+        """The first (or only) engine."""
+        return self.chps[0]
+
+    @property
+    def chp_gas_nm3_h(self) -> float:
+        return sum(c.gas_nm3_h for c in self.chps)
 
     @property
     def chp_running(self) -> bool:

@@ -42,6 +42,7 @@ from simulator.faults import (
 from streams.errors import ConfigError
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+PLANT_DIR = Path(__file__).resolve().parent / "plants"
 
 
 class ScenarioError(ConfigError):
@@ -56,7 +57,8 @@ class FaultSpec(BaseModel):
     kind: FaultKind
     start_h: float = Field(ge=0.0)
     duration_h: float = Field(gt=0.0)
-    target: str | None = Field(default=None, description="tag id, for sensor faults")
+    target: str | None = Field(default=None, description="tag id, for sensor faults; "
+                                                         "chp or chp2 for a chp_trip")
     device: Device | None = Field(default=None, description="unit, for link faults")
     magnitude: float | None = None
     ramp_h: float = Field(default=0.0, ge=0.0)
@@ -68,6 +70,10 @@ class FaultSpec(BaseModel):
     def _check_kind_fields(self) -> Self:
         if self.kind in SENSOR_KINDS and not self.target:
             raise ValueError(f"a '{self.kind}' fault needs target = \"<tag id>\", e.g. dig1.ph")
+        if self.kind in PROCESS_KINDS and self.target is not None and not (
+                self.kind == "chp_trip" and self.target in ("chp", "chp2")):
+            raise ValueError(f"a '{self.kind}' fault takes no target (only chp_trip does: "
+                             "target = \"chp\" or \"chp2\")")
         if self.kind in LINK_KINDS and not self.device:
             raise ValueError(
                 f"a '{self.kind}' fault needs device = \"plc\" | \"analyser\" | \"chp\"")
@@ -96,6 +102,9 @@ class ScenarioHeader(BaseModel):
 
     name: str = "unnamed"
     description: str = ""
+    plant: str | None = Field(default=None, description="a plant file of simulator/plants/ "
+                                                         "(by name) or a path; [plant] "
+                                                         "overrides it")
     start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
     duration_h: float | None = Field(default=None, gt=0.0)
     repeat_h: float | None = Field(default=None, gt=0.0,
@@ -138,13 +147,48 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def _read_toml(p: Path, what: str) -> dict[str, Any]:
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read {what} ({exc.strerror})") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{p}: not valid TOML: {exc}") from None
+
+
+def plant_file(name: str, source: str) -> dict[str, Any]:
+    """The ``[plant]`` table of a plant file (a name in simulator/plants/, or a path)."""
+    p = Path(name)
+    if not p.exists() and not p.suffix:
+        p = PLANT_DIR / f"{p.name}.toml"
+    if not p.exists():
+        raise ScenarioError(f"{source}: scenario.plant: no plant file {name!r}; use one of "
+                            f"{sorted(list_plants())} or a path")
+    table = _read_toml(p, "plant file").get("plant")
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{p}: a plant file holds one [plant] table (PlantConfig fields)")
+    return table
+
+
+def list_plants() -> list[str]:
+    """Names of the plant configurations shipped in simulator/plants/."""
+    return sorted(f.stem for f in PLANT_DIR.glob("*.toml"))
+
+
 def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
-    """Validate a scenario mapping (plant overrides are merged over the defaults)."""
+    """Validate a scenario mapping: the defaults, then the plant file named by
+    ``scenario.plant``, then the scenario's own ``[plant]`` table, deep-merged in that order."""
     data = dict(data)
-    if "plant" in data:
-        if not isinstance(data["plant"], dict):
+    header = data.get("scenario")
+    base = PlantConfig().model_dump()
+    if isinstance(header, dict) and isinstance(header.get("plant"), str):
+        base = _deep_merge(base, plant_file(header["plant"], source))
+    if "plant" in data or base != PlantConfig().model_dump():
+        if not isinstance(data.get("plant", {}), dict):
             raise ScenarioError(f"{source}: plant: must be a table, e.g. [plant.digester]")
-        data["plant"] = _deep_merge(PlantConfig().model_dump(), data["plant"])
+        data["plant"] = _deep_merge(base, data.get("plant", {}))
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -158,20 +202,17 @@ def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; a bare name is looked up in simulator/scenarios/."""
     p = Path(path)
-    if not p.exists() and not p.suffix and (SCENARIO_DIR / f"{p.name}.toml").exists():
-        p = SCENARIO_DIR / f"{p.name}.toml"
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"{p}: cannot read scenario file ({exc.strerror}); "
-                            f"give a path or one of {sorted(list_scenarios())}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{p}: not valid TOML: {exc}") from None
-    return parse_scenario(data, str(p))
+    if not p.exists() and not p.suffix and (SCENARIO_DIR / f"{p}.toml").exists():
+        p = SCENARIO_DIR / f"{p}.toml"
+    if not p.exists():
+        raise ScenarioError(f"{p}: cannot read scenario file (no such file); "
+                            f"give a path or one of {sorted(list_scenarios())}")
+    return parse_scenario(_read_toml(p, "scenario file"), str(p))
 
 
-def list_scenarios() -> list[str]:
-    """Names of the scenarios shipped in simulator/scenarios/."""
-    return sorted(f.stem for f in SCENARIO_DIR.glob("*.toml"))
+def list_scenarios(folder: str | None = None) -> list[str]:
+    """Names of the scenarios shipped in simulator/scenarios/ (``tuning/...`` and
+    ``evaluation/...`` for the detection suites), or only those of one of its folders."""
+    root = SCENARIO_DIR / folder if folder else SCENARIO_DIR
+    return sorted(str(f.relative_to(SCENARIO_DIR).with_suffix(""))
+                  for f in root.rglob("*.toml"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from simulator.equipment import CHP_RUNNING, CHP_STARTING, Chp
+
 if TYPE_CHECKING:
     from simulator.plant import Plant
 
@@ -40,7 +42,7 @@ def build_tags(plant: Plant) -> dict[str, float]:
         "level_hh": level > cfg.digester.level_hh_m, "ch4_lel": lel >= 20.0,
         "agitator_trip": d.agitator_tripped, "heating_fault": d.heating_failed,
     }
-    flow_chp = chp.gas_nm3_h
+    flow_chp = plant.chp_gas_nm3_h
     if foam > 0.0:  # foam in the gas pipes makes the meter erratic and low
         flow_chp *= 0.75 + 0.2 * math.sin(plant.elapsed_s / 53.0)
     values: dict[str, float] = {
@@ -91,6 +93,20 @@ def build_tags(plant: Plant) -> dict[str, float]:
         "chp.exhaust_temp": chp.exhaust_c,
         "chp.coolant_temp": chp.coolant_c,
     }
+    for n, unit in enumerate(plant.chps[1:], start=2):
+        values.update(engine_tags(unit, f"chp{n}", plant.cmd.chp_load_pct))
     values.update(plant.analyser.held)
     values.update(plant.titration)
     return values
+
+
+def engine_tags(chp: Chp, prefix: str, load_pct: float) -> dict[str, float]:
+    """The controller tags of one more CHP unit (the first one's are in the register map)."""
+    return {
+        f"{prefix}.p_el": chp.p_el, f"{prefix}.p_th": chp.p_th, f"{prefix}.hours": chp.hours,
+        f"{prefix}.energy_el": chp.energy_kwh, f"{prefix}.gas_flow": chp.gas_nm3_h,
+        f"{prefix}.state": float(chp.state), f"{prefix}.fault_code": float(chp.fault_code),
+        f"{prefix}.load_setpoint": load_pct, f"{prefix}.exhaust_temp": chp.exhaust_c,
+        f"{prefix}.coolant_temp": chp.coolant_c,
+        f"{prefix}.run": float(chp.state in (CHP_STARTING, CHP_RUNNING)),
+    }
