@@ -297,8 +297,9 @@ def _contributions(tags: list[str], feats: ReadingFeatures, verdict: Verdict,
                 # a detector's own measure (the envelope's deviation, the novelty score), as a
                 # share of its total over the scan: how much of the departure this tag carries
                 whole = float(r.measure.sum())
+                measure = r.labels[i] if r.labels is not None else r.measure_name
                 mine.append(FeatureContribution(
-                    name=f"{tags[i]}:{r.name}.{r.measure_name}", value=float(r.measure[i]),
+                    name=f"{tags[i]}:{r.name}.{measure}", value=float(r.measure[i]),
                     contribution=float(r.measure[i]) / whole if whole > 0 else 1.0))
         x = np.abs(feats.model_x[i]) * _WEIGHTS
         total = float(x.sum())

@@ -7,12 +7,13 @@ Snapshots go to a Faust table's changelog as bytes (see :mod:`agents.state_codec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from agents.detectors.baseline import BaselineBank, BaselineConfig
 from agents.detectors.deployed import DeployedModel
 from agents.detectors.envelope import EnvelopeDetector
 from agents.detectors.envelope_track import EnvelopeTrack
@@ -40,7 +41,12 @@ _RULE_RESULTS = tuple(f"rule.{name}" for name in RULE_NAMES)
 
 @dataclass(frozen=True)
 class DetectionConfig:
-    """The knobs of detection and voting (from :class:`agents.settings.AgentsSettings`)."""
+    """The knobs of detection and voting (from :class:`agents.settings.AgentsSettings`).
+
+    By default the baseline detector (learnt while the plant is commissioned) and the rules
+    judge every tag; ``statistical`` adds the per-reading statistical family (z-score and
+    HalfSpaceTrees on adaptive thresholds, ``warmup`` ... ``hst_window``); ``baseline=None``
+    turns the baseline detector off. Deployed models vote whenever they are deployed."""
 
     warmup: int = 300
     min_votes: int = 2
@@ -49,6 +55,8 @@ class DetectionConfig:
     hst_trees: int = 10
     hst_height: int = 8
     hst_window: int = 250
+    statistical: bool = False
+    baseline: BaselineConfig | None = field(default_factory=BaselineConfig)
 
 
 class StreamState:
@@ -62,6 +70,7 @@ class StreamState:
         self.windows = TagWindows()
         self.rulebook = RuleBook(rules)
         self.novelty = NoveltyBank()
+        self.baseline = BaselineBank(config.baseline)
         self.thresholds = {"zscore": self._new_thresholds()}
         #: model id -> sha256 of the model whose scores its thresholds learnt
         self.model_sha: dict[str, str | None] = {}
@@ -206,12 +215,18 @@ class StreamState:
         idx = step.idx
         self.rulebook.extend(self.windows.tags)
         warm, eligible = self._eligible(feats)
-        results = [self._stat("zscore", feats, _ZSCORE.score_rows(feats.model_x), eligible)]
+        statistical = self.config.statistical
+        results = [self._stat("zscore", feats, _ZSCORE.score_rows(feats.model_x), eligible)
+                   ] if statistical else []
         for model in models:
             found = self._model_result(model, feats, eligible, model.name)
             if found is not None:
                 results.append(found)
-        results.append(self._hst(feats, warm))
+        if statistical:
+            results.append(self._hst(feats, warm))
+        if self.config.baseline is not None:
+            self.baseline.extend(self.rulebook.kinds)
+            results.append(self.baseline.vote(ts, feats))
         self.novelty.extend(self.rulebook.novelty_warmup, self.rulebook.novelty_rest)
         if self.novelty.active:
             results.append(self.novelty.vote(idx, step.value, step.valid))
@@ -230,6 +245,8 @@ class StreamState:
         arrays.update(h_arrays)
         n_meta, n_arrays = self.novelty.to_parts()
         arrays.update(n_arrays)
+        b_meta, b_arrays = self.baseline.to_parts()
+        arrays.update(b_arrays)
         for name, thr in self.thresholds.items():
             arrays.update(thr.to_arrays(f"thr.{name}"))
         arrays.update(self.hst_threshold.to_arrays("thr.hst"))
@@ -246,7 +263,7 @@ class StreamState:
                                 else self.next_emit_ts,
                                 "period_s": self.period_s, "envelopes": envelopes,
                                 "shadows": {k: t.to_meta() for k, t in self.shadows.items()},
-                                "novelty": n_meta}
+                                "novelty": n_meta, "baseline": b_meta}
         return pack(meta, arrays)
 
     @classmethod
@@ -277,6 +294,8 @@ class StreamState:
                            for name, e_meta in meta.get("envelopes", {}).items()}
         if "novelty" in meta:
             state.novelty = NoveltyBank.from_parts(meta["novelty"], arrays)
+        if "baseline" in meta:  # older snapshots: the tags are commissioned from now on
+            state.baseline = BaselineBank.from_parts(meta["baseline"], arrays, config.baseline)
         state.shadows = {name: ShadowTally.from_meta(t_meta)
                          for name, t_meta in meta.get("shadows", {}).items()}
         if meta.get("period_s") is not None:  # older snapshots: learnt again from new scans

@@ -19,13 +19,14 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agents.detectors.baseline import KINDS
 from agents.detectors.vote_kernels import check_rules
 from agents.features.windows import F64
 from streams.errors import ConfigError
@@ -48,12 +49,13 @@ class RuleSpec(BaseModel):
     novelty: bool | None = None
     novelty_warmup_scans: Annotated[int, Field(ge=1)] | None = None
     novelty_rest_scans: Annotated[int, Field(ge=0)] | None = None
+    kind: Literal["analog", "integrator", "counter", "discrete", "alarm", "ignore"] | None = None
 
 
 DEFAULT_RULES: tuple[RuleSpec, ...] = (
-    # Any jump of several degrees within minutes is a sensor fault (DOMAIN.md 3.4); the rate is
-    # the regression slope over the 1-minute window, which single-sample noise barely moves.
-    RuleSpec(pattern="dig*.temp*", low=0.0, high=80.0, max_rate_per_s=0.02),
+    # Physical limits of the register map's tags (DOMAIN.md 2); everything else about what is
+    # normal is learnt per plant by the baseline detector while the plant is commissioned.
+    RuleSpec(pattern="dig*.temp*", low=0.0, high=80.0),
     RuleSpec(pattern="dig*.ph", low=4.0, high=10.0),
     RuleSpec(pattern="gas.ch4", low=0.0, high=100.0),
     RuleSpec(pattern="gas.co2", low=0.0, high=100.0),
@@ -61,8 +63,9 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
     RuleSpec(pattern="gas.pressure", low=-5.0, high=20.0),
     RuleSpec(pattern="gas.holder_fill", low=0.0, high=100.0),
     RuleSpec(pattern="safety.ch4_lel", high=20.0),
-    # Defaults for every tag: stuck for 30 minutes after having varied, mostly bad quality.
-    RuleSpec(pattern="*", stuck_after_s=1800.0, max_bad_share=0.5),
+    # Every tag: mostly bad quality over its short window (a stuck value is the baseline
+    # detector's: it learns how long each tag stands still normally).
+    RuleSpec(pattern="*", max_bad_share=0.5),
 )
 
 
@@ -80,7 +83,7 @@ def load_rules(path: Path | None) -> tuple[RuleSpec, ...]:
         raise ConfigError(f"{path}: invalid rule ({exc}); each rule is an object with "
                           "'pattern' and optional low/high/max_rate_per_s/stuck_after_s/"
                           "max_bad_share/statistical/novelty/novelty_warmup_scans/"
-                          "novelty_rest_scans") from exc
+                          "novelty_rest_scans/kind") from exc
     return (*specs, *DEFAULT_RULES)
 
 
@@ -97,10 +100,12 @@ class TagLimits:
     #: novelty detector: warm-up and rest in samples of the tag (warm-up 0: off)
     novelty_warmup: int = 0
     novelty_rest: int = 0
+    #: the kind the baseline detector takes for the tag instead of learning it (None: learn)
+    kind: str | None = None
 
 
 _LIMIT_FIELDS = ("low", "high", "max_rate_per_s", "stuck_after_s", "max_bad_share", "statistical",
-                 "novelty", "novelty_warmup_scans", "novelty_rest_scans")
+                 "novelty", "novelty_warmup_scans", "novelty_rest_scans", "kind")
 NOVELTY_WARMUP_SCANS, NOVELTY_REST_SCANS = 750, 250
 
 
@@ -130,7 +135,8 @@ def resolve(tag: str, rules: Sequence[RuleSpec]) -> TagLimits:
                      statistical=fields.get("statistical") is not False,
                      novelty_warmup=count("novelty_warmup_scans", NOVELTY_WARMUP_SCANS)
                      if novelty else 0,
-                     novelty_rest=count("novelty_rest_scans", NOVELTY_REST_SCANS))
+                     novelty_rest=count("novelty_rest_scans", NOVELTY_REST_SCANS),
+                     kind=str(fields["kind"]) if fields.get("kind") is not None else None)
 
 
 class RuleBook:
@@ -146,6 +152,8 @@ class RuleBook:
         #: per tag column: the novelty detector's warm-up (0: off) and rest, in samples
         self.novelty_warmup: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.novelty_rest: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        #: per tag column: the kind a rule gives it (``baseline.KINDS`` index; 0: learn it)
+        self.kinds: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
 
     def extend(self, tags: Sequence[str]) -> None:
         """Resolve the limits of tags added since the last call (``tags`` is every column)."""
@@ -162,6 +170,9 @@ class RuleBook:
                 [self.novelty_warmup, np.array([x.novelty_warmup for x in new], dtype=np.int64)])
             self.novelty_rest = np.concatenate(
                 [self.novelty_rest, np.array([x.novelty_rest for x in new], dtype=np.int64)])
+            self.kinds = np.concatenate(
+                [self.kinds, np.array([KINDS.index(x.kind) if x.kind else 0 for x in new],
+                                      dtype=np.int64)])
 
     def check(self, idx: npt.NDArray[np.int64], value: F64, valid: npt.NDArray[np.bool_],
               slope_per_s: F64, since_change_s: F64, has_varied: npt.NDArray[np.bool_],

@@ -45,6 +45,9 @@ class DetectorResult:
     #: named ``<tag>:<detector>.<measure_name>``
     measure: F64 | None = None
     measure_name: str = "deviation"
+    #: per reading, the name of the measure that decided it (the baseline's check), used
+    #: instead of ``measure_name`` when given
+    labels: tuple[str, ...] | None = None
 
     @classmethod
     def rule(cls, name: str, violated: BoolArray) -> DetectorResult:

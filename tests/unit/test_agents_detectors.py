@@ -131,7 +131,8 @@ def test_thresholds_track_a_high_quantile_and_rise_slowly() -> None:
 
 def test_rules_resolve_by_pattern_and_flag_violations(tmp_path: Path) -> None:
     limits = resolve("dig1.temp", DEFAULT_RULES)
-    assert (limits.low, limits.high, limits.stuck_after) == (0.0, 80.0, 1800.0)
+    assert (limits.low, limits.high, limits.max_bad) == (0.0, 80.0, 0.5)
+    assert np.isnan(limits.stuck_after)  # learnt per tag by the baseline detector
     assert np.isnan(resolve("chp.p_el", DEFAULT_RULES).high)
     book = RuleBook((RuleSpec(pattern="a*", low=0, high=10, max_rate_per_s=1.0,
                               stuck_after_s=60, max_bad_share=0.5),))
@@ -145,8 +146,9 @@ def test_rules_resolve_by_pattern_and_flag_violations(tmp_path: Path) -> None:
     assert [list(np.flatnonzero(hits[k])) for k in ("range", "rate", "stuck", "quality")] == \
         [[0], [1], [2], [3]]
     path = tmp_path / "rules.json"
-    path.write_text('[{"pattern": "gas.*", "high": 5}]')
+    path.write_text('[{"pattern": "gas.*", "high": 5, "kind": "integrator"}]')
     assert resolve("gas.o2", load_rules(path)).high == 5.0
+    assert resolve("gas.o2", load_rules(path)).kind == "integrator"
     path.write_text('[{"pattern": "gas.*", "hihg": 5}]')
     with pytest.raises(ConfigError, match=r"rules\.json"):
         load_rules(path)
@@ -186,15 +188,15 @@ def test_autoencoder_export_equals_numpy_and_flags_broken_correlations() -> None
 
 def test_a_rule_field_given_as_null_turns_the_check_off(tmp_path: Path) -> None:
     path = tmp_path / "rules.json"
-    path.write_text('[{"pattern": "flare.on", "stuck_after_s": null, "statistical": false},'
-                    ' {"pattern": "flare.*", "high": 5}]')
+    path.write_text('[{"pattern": "flare.on", "max_bad_share": null, "statistical": false},'
+                    ' {"pattern": "flare.*", "high": 5}, {"pattern": "*", "low": -1}]')
     rules = load_rules(path)
     on = resolve("flare.on", rules)
-    assert np.isnan(on.stuck_after)  # the default's 1800 s does not apply
+    assert np.isnan(on.max_bad)  # the default's 0.5 does not apply
     assert on.high == 5.0 and not on.statistical
-    assert on.max_bad == 0.5  # fields the plant's rules leave out still come from the defaults
+    assert on.low == -1.0  # fields the first rules leave out come from later ones
     flow = resolve("flare.flow", rules)
-    assert flow.stuck_after == 1800.0 and flow.statistical
+    assert flow.max_bad == 0.5 and flow.statistical
     book = RuleBook(rules)
     book.extend(["flare.on", "flare.flow"])
     assert book.statistical.tolist() == [False, True]

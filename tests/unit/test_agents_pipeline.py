@@ -16,6 +16,8 @@ from tests.agents_streams import Faults, scripted_scans
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 RULES = (RuleSpec(pattern="*", stuck_after_s=120.0), *DEFAULT_RULES)
+#: the per-reading statistical family alone (the baseline detector is tested on its own)
+STATISTICAL = DetectionConfig(warmup=200, statistical=True, baseline=None)
 
 
 def following(scans: list[ScanRecorded]) -> Callable[[], datetime]:
@@ -38,7 +40,7 @@ def run(scans: list[ScanRecorded], processor: ScanProcessor) -> list[AnomalyDete
 
 
 def processor(scans: list[ScanRecorded], features_every_s: int = 60) -> ScanProcessor:
-    return ScanProcessor(DetectionConfig(warmup=200), RULES, clock=following(scans),
+    return ScanProcessor(STATISTICAL, RULES, clock=following(scans),
                          features_every_s=features_every_s)
 
 
@@ -98,7 +100,7 @@ def test_replayed_scans_are_skipped_and_restored_state_continues_identically() -
 
 def test_old_data_is_retrospective() -> None:
     scans = scripted_scans(1000, START, faults=Faults(spike_at=900))
-    late = ScanProcessor(DetectionConfig(warmup=200), RULES, late_after_s=900.0,
+    late = ScanProcessor(STATISTICAL, RULES, late_after_s=900.0,
                          clock=lambda: START + timedelta(hours=5))
     anomalies = [a for s in scans for a in late.process(s).anomalies]
     assert anomalies and all(a.retrospective for a in anomalies)
@@ -136,7 +138,7 @@ def test_every_deployed_model_votes_under_its_own_name() -> None:
         OnnxDetector(export_autoencoder(train_autoencoder(rows)), name="autoencoder",
                      ref=ModelRef(model_id="autoencoder", version="1", sha256="2" * 64)))
     scans = scripted_scans(1000, START, faults=Faults(spike_at=900, spike_len=20))
-    proc = ScanProcessor(DetectionConfig(warmup=200), RULES, clock=following(scans),
+    proc = ScanProcessor(STATISTICAL, RULES, clock=following(scans),
                          model=slot)
     anomalies = run(scans, proc)
     names = {v.name for a in anomalies for v in a.detectors}
@@ -152,10 +154,10 @@ def test_a_non_statistical_tag_is_judged_by_its_rules_only() -> None:
     scans = scripted_scans(1200, START, faults=Faults(spike_at=900, spike_len=5))
     quiet = (RuleSpec(pattern="gas.pressure", statistical=False), *RULES)
     assert "gas.pressure" in {t for a in run(scans, processor(scans)) for t in a.tags}
-    proc = ScanProcessor(DetectionConfig(warmup=200), quiet, clock=following(scans))
+    proc = ScanProcessor(STATISTICAL, quiet, clock=following(scans))
     assert not [a for a in run(scans, proc) if "gas.pressure" in a.tags]
     ranged = (RuleSpec(pattern="gas.pressure", statistical=False, high=5.0), *RULES)
-    proc = ScanProcessor(DetectionConfig(warmup=200), ranged, clock=following(scans))
+    proc = ScanProcessor(STATISTICAL, ranged, clock=following(scans))
     hits = [a for a in run(scans, proc) if "gas.pressure" in a.tags]
     assert hits and all({v.name for v in a.detectors if v.voted} == {"rule.range"}
                         for a in hits)

@@ -18,6 +18,8 @@ from tests.agents_streams import NORMAL, Faults, scripted_scans, training_rows
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 RULES = (RuleSpec(pattern="*", stuck_after_s=120.0), *DEFAULT_RULES)
+#: the per-reading statistical family alone (the baseline detector is tested on its own)
+STATISTICAL = DetectionConfig(warmup=200, statistical=True, baseline=None)
 SCANS = scripted_scans(1500, START, faults=Faults(spike_at=900, spike_len=20,
                                                   drift_from=1200, drift_per_s=0.02))
 
@@ -30,7 +32,7 @@ def iforest(version: str, seed: int) -> OnnxDetector:
 
 
 def processor(slot: ModelSlot) -> ScanProcessor:
-    return ScanProcessor(DetectionConfig(warmup=200), RULES, late_after_s=1e12, model=slot,
+    return ScanProcessor(STATISTICAL, RULES, late_after_s=1e12, model=slot,
                          shadow_window_s=300.0, clock=lambda: START + timedelta(days=1))
 
 

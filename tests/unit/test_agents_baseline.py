@@ -1,0 +1,155 @@
+"""The baseline detector: kinds and bands learnt while commissioning, then every check."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from agents.detectors.baseline import KINDS, BaselineConfig
+from agents.detectors.rules import DEFAULT_RULES, RuleSpec
+from agents.pipeline import ScanProcessor, stream_key
+from agents.stream_state import DetectionConfig
+from streams.events import AnomalyDetected, Quality, Reading, ScanRecorded
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+STEP_S = 30.0
+COMMISSION_S = 24 * 3600.0
+CONFIG = DetectionConfig(baseline=BaselineConfig(commission_s=COMMISSION_S, min_samples=100))
+TAGS = ("temp", "current", "state", "total", "alarm_word", "holder")
+
+
+def plant_values(k: int, rng: np.random.Generator) -> dict[str, float]:
+    """Scan ``k`` of a small healthy plant: a noisy temperature, a pump current that is 0 or
+    about 11 A, a state that switches between 1 and 2, a totaliser that wraps, an alarm word
+    that stays 0 and a holder level with a two-hour wave."""
+    t = k * STEP_S
+    return {
+        "temp": 40.0 + 0.05 * rng.standard_normal(),
+        "current": (11.0 + 0.2 * rng.standard_normal()) if (k // 60) % 3 == 0 else 0.0,
+        "state": 1.0 if (k // 90) % 2 == 0 else 2.0,
+        "total": float((k * 7) % 5000),
+        "alarm_word": 0.0,
+        "holder": 50.0 + 3.0 * np.sin(2 * np.pi * t / 7200.0) + 0.1 * rng.standard_normal(),
+    }
+
+
+def scans(n: int, faults: dict[int, dict[str, float | None]] | None = None,
+          seed: int = 3) -> list[ScanRecorded]:
+    """``n`` scans; ``faults[k]`` overrides tag values of scan ``k`` on (None: no value)."""
+    rng = np.random.default_rng(seed)
+    boot = uuid.uuid5(uuid.NAMESPACE_URL, "baseline-test")
+    out = []
+    override: dict[str, float | None] = {}
+    for k in range(n):
+        override.update((faults or {}).get(k, {}))
+        values: dict[str, float | None] = {**plant_values(k, rng), **override}
+        readings = tuple(
+            Reading(tag=tag, value=v, quality=Quality.GOOD) if v is not None
+            else Reading(tag=tag, value=None, quality=Quality.COMM_FAIL)
+            for tag, v in values.items())
+        out.append(ScanRecorded(plant_id="p", edge_boot_id=boot, seq=k, device="plc",
+                                poll_group="fast", readings=readings,
+                                source_ts=START + timedelta(seconds=k * STEP_S)))
+    return out
+
+
+def run(items: list[ScanRecorded], rules: tuple[RuleSpec, ...] = DEFAULT_RULES,
+        proc: ScanProcessor | None = None) -> tuple[ScanProcessor, list[AnomalyDetected]]:
+    proc = proc or ScanProcessor(CONFIG, rules, late_after_s=1e12,
+                                 clock=lambda: START + timedelta(days=30))
+    found = [a for s in items for a in proc.process(s).anomalies]
+    return proc, found
+
+
+def checks(anomalies: list[AnomalyDetected], tag: str) -> set[str]:
+    """The baseline checks that flagged ``tag``."""
+    return {c.name.split(":baseline.")[1] for a in anomalies for c in a.top_features
+            if c.name.startswith(f"{tag}:baseline.")}
+
+
+COMMISSIONED = int(COMMISSION_S / STEP_S) + 10
+DAY = int(86400 / STEP_S)
+
+
+def test_commissioning_learns_kinds_and_a_healthy_plant_stays_quiet() -> None:
+    proc, found = run(scans(DAY + DAY // 2))
+    assert found == []
+    bank = proc.states[stream_key(scans(1)[0])].baseline
+    kinds = {tag: bank.learnt(i)["kind"] for i, tag in enumerate(TAGS)}
+    assert kinds == {"temp": "analog", "current": "analog", "state": "discrete",
+                     "total": "counter", "alarm_word": "discrete", "holder": "analog"}
+    assert bank.learnt(TAGS.index("state"))["states"] == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(("tag", "value", "check"), [
+    ("temp", 43.0, "value"),  # a jump far outside the band
+    ("temp", 40.25, "mean_10m"),  # an offset inside the raw band, outside the means' band
+    ("state", 4.0, "state"),  # a state never seen
+    ("alarm_word", 32.0, "state"),  # an alarm bit never set while commissioning
+])
+def test_a_departure_is_flagged_by_the_check_that_sees_it(tag: str, value: float,
+                                                          check: str) -> None:
+    at = COMMISSIONED + 200
+    _, found = run(scans(at + 120, {at: {tag: value}}))
+    mine = [a for a in found if tag in a.tags]
+    assert mine and mine[0].event_time >= START + timedelta(seconds=at * STEP_S)
+    assert check in checks(mine, tag)
+    assert not [a for a in found if a.event_time < START + timedelta(seconds=at * STEP_S)]
+
+
+def test_stuck_stalled_and_missing_values_are_flagged() -> None:
+    at = COMMISSIONED + 200
+    stuck = {at: {"temp": 40.01}}
+    _, found = run(scans(at + 400, stuck))
+    assert "stuck" in checks(found, "temp")
+    _, found = run(scans(at + 400, {at: {"total": 123.0}}))  # the totaliser stops counting
+    assert "stalled" in checks(found, "total")
+    _, found = run(scans(at + 60, {at: {"temp": None}}))  # no value any more
+    assert "missing" in checks(found, "temp")
+
+
+def test_standing_still_at_zero_is_learnt_apart_from_standing_still_elsewhere() -> None:
+    """Equipment that is off reads exactly 0 for long stretches; a live value standing still
+    for as long is stuck: the detector learns the two apart."""
+    proc, _ = run(scans(COMMISSIONED + 1))
+    current = proc.states["p|plc|fast"].baseline.learnt(TAGS.index("current"))
+    assert current["longest_standstill_at_zero_s"] >= 110 * STEP_S  # 120 scans off
+    assert current["longest_standstill_s"] <= STEP_S  # noisy while on
+
+
+def test_a_rule_forces_a_kind_an_integrator_is_judged_by_its_pace() -> None:
+    rules = (RuleSpec(pattern="holder", kind="integrator"),
+             RuleSpec(pattern="alarm_word", kind="alarm"), *DEFAULT_RULES)
+    at = COMMISSIONED + 200
+    # the holder climbs, at a normal pace, to a level never seen: not a fault
+    def holder(k: int) -> float:
+        return 50.0 + 3.0 * float(np.sin(2 * np.pi * k * STEP_S / 7200.0)) + 0.0005 * STEP_S * (k - at)
+
+    climb = {k: {"holder": holder(k)} for k in range(at, at + 2000)}
+    proc, found = run(scans(at + 2000, climb), rules)
+    assert holder(at + 1999) > 58.0
+    assert "holder" not in {t for a in found for t in a.tags}
+    bank = proc.states["p|plc|fast"].baseline
+    assert KINDS[int(bank.kind[TAGS.index("holder")])] == "integrator"
+    # it falling fast (0.006 %/s where the wave moves it at most 0.0026 %/s) is
+    leak = {k: {"holder": holder(k) - 0.0065 * STEP_S * (k - at)} for k in range(at, at + 600)}
+    _, found = run(scans(at + 600, leak), rules)
+    assert "slope_1h" in checks(found, "holder")
+    _, found = run(scans(at + 10, {at: {"alarm_word": 1.0}}), rules)
+    assert "alarm" in checks(found, "alarm_word")
+
+
+def test_the_learnt_state_survives_a_snapshot() -> None:
+    items = scans(COMMISSIONED + 300, {COMMISSIONED + 250: {"state": 4.0}})
+    whole_proc, whole = run(items)
+    first, part = run(items[:COMMISSIONED - 50])
+    key = stream_key(items[0])
+    second = ScanProcessor(CONFIG, DEFAULT_RULES, late_after_s=1e12,
+                           clock=lambda: START + timedelta(days=30))
+    second.restore(key, first.snapshot(key))
+    _, rest = run(items[COMMISSIONED - 50:], proc=second)
+    assert [a.anomaly_id for a in part + rest] == [a.anomaly_id for a in whole]
+    assert second.snapshot(key) == whole_proc.snapshot(key)
