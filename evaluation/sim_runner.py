@@ -1,51 +1,55 @@
 """Simulator scenarios through the online detector path, scored against their fault labels.
 
 The plant runs offline (:class:`simulator.engine.Simulation`, no Modbus) for a lead-in of
-normal operation (so the detectors are warm when the first fault starts; the fault schedule is
-shifted by it), then the scenario. Each simulated step is one scan of every tag. Link faults
-act on the Modbus server only, so they cannot occur offline and are not scored.
+normal operation (the commissioning period in which the detectors learn the plant; the fault
+schedule is shifted by it), then the scenario. Each simulated step is one scan of every tag
+the plant has, under the plant's own tag names (``[plant.naming]``). Link faults act on the
+Modbus server only, so they cannot occur offline and are not scored.
 
-* A fault is **detected** when a scan between its start and its end plus ``grace_s`` is flagged;
-  the delay is from its start to the first such scan.
-* A **false alert** is an alert the alert agent would open for a flag outside every fault's
-  ``[start, end + grace_s]``: per tag, a flag opens one unless the tag's previous flag was less
-  than ``CLEAR_AFTER_S + HOLDOFF_S`` before (the agent's clear hysteresis and flap hold-off).
+Scoring is in :mod:`evaluation.sim_scoring`. The suites of the repository are the scenario
+folders ``simulator/scenarios/tuning`` (constants and rules may be chosen on these) and
+``simulator/scenarios/evaluation`` (reported, never tuned on; it holds a plant whose scenarios
+are used nowhere else).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 
-from evaluation.replay import ReplayOptions, ReplayResult, TableReplay
+from evaluation.baselines import BASELINES, run_baseline
+from evaluation.replay import ReplayOptions, TableReplay
+from evaluation.sim_scoring import RunData, SimRun, score
 from simulator.engine import Simulation
-from simulator.scenario import Scenario
+from simulator.scenario import Scenario, list_scenarios, load_scenario
 
-CLEAR_AFTER_S = 300.0  # BIOGAS_AGENTS_ALERT_CLEAR_AFTER_S default
-HOLDOFF_S = 600.0  # BIOGAS_AGENTS_ALERT_HOLDOFF_S default
-SCORED_FAMILIES = ("process", "sensor")
-
-
-@dataclass(frozen=True)
-class FaultOutcome:
-    kind: str
-    family: str
-    target: str
-    start_s: float
-    end_s: float
-    delay_s: float | None  # None: missed
+SPLITS = ("tuning", "evaluation")
+#: Normal operation before a scenario's own timeline: the detectors' commissioning period.
+LEAD_IN_H = 96.0
 
 
 @dataclass(frozen=True)
-class SimRun:
-    scenario: str
-    days: float
-    faults: tuple[FaultOutcome, ...]
-    false_alerts: int
-    unscored: tuple[str, ...]  # link faults, which need the Modbus server
+class SimResult:
+    """One scenario: the detector path's score and each baseline's, on the same rows."""
+
+    ours: SimRun
+    baselines: dict[str, SimRun]
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    split: str
+    name: str
+    scenario: Scenario
+
+
+def suite(split: str) -> list[SuiteEntry]:
+    """The scenarios of one split of the repository's detection suite."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
+    return [SuiteEntry(split, name, load_scenario(name)) for name in list_scenarios(split)]
 
 
 def shifted(scenario: Scenario, lead_in_h: float, duration_h: float) -> Scenario:
@@ -56,56 +60,49 @@ def shifted(scenario: Scenario, lead_in_h: float, duration_h: float) -> Scenario
     return scenario.model_copy(update={"faults": faults, "scenario": header})
 
 
-def _seconds(stamp: str, origin: datetime) -> float:
-    return (datetime.fromisoformat(stamp) - origin).total_seconds()
+def scan_count(scenario: Scenario, lead_in_h: float = LEAD_IN_H,
+               duration_h: float | None = None) -> int:
+    """Rows a run replays (for a progress bar)."""
+    hours = duration_h or scenario.scenario.duration_h or scenario.scenario.repeat_h or 24.0
+    return round((hours + lead_in_h) * 3600.0 / scenario.scenario.step_s)
 
 
-def run_scenario(scenario: Scenario, options: ReplayOptions, *, lead_in_h: float = 24.0,
-                 duration_h: float | None = None, grace_s: float = 3600.0,
-                 advance: Callable[[int], object] | None = None) -> SimRun:
-    """Simulate, replay every step through the detector path, and score against the labels."""
+def run_scenario(scenario: Scenario, options: ReplayOptions, *, split: str = "",
+                 lead_in_h: float = LEAD_IN_H, duration_h: float | None = None,
+                 advance: Callable[[int], object] | None = None,
+                 baselines: tuple[str, ...] = BASELINES) -> SimResult:
+    """Simulate, replay every step through the detector path, and score it and the baselines
+    (fitted on the lead-in rows) against the labels."""
     hours = duration_h or scenario.scenario.duration_h or scenario.scenario.repeat_h or 24.0
     run = shifted(scenario, lead_in_h, hours)
     sim = Simulation(run)
+    naming = run.plant.naming
     step = run.scenario.step_s
-    steps = sim.run((hours + lead_in_h) * 3600.0, step)
-    tags = sorted(steps[0][1])
-    values = np.array([[row.get(t, np.nan) for t in tags] for _, row in steps], dtype=np.float64)
-    elapsed = np.array([e for e, _ in steps])
+    n = scan_count(scenario, lead_in_h, duration_h)
+    names = naming.table(sim.values)  # canonical -> plant name
+    canonical = sorted(names, key=names.__getitem__)
+    tags = [names[t] for t in canonical]
+    values = np.empty((n, len(tags)))
+    elapsed = np.empty(n)
+    ph = np.empty(n)
+    for i in range(n):
+        row = sim.advance(step)
+        values[i] = [row.get(t, np.nan) for t in canonical]
+        elapsed[i] = sim.elapsed_s
+        ph[i] = sim.plant.out.ph
     origin = sim.start
-    times = origin.timestamp() + elapsed
-    result = TableReplay(tags, options).run(times, values, advance)
-    return score_run(run.scenario.name, sim.labels.written, elapsed, result,
-                     (hours + lead_in_h) / 24.0, origin, grace_s)
-
-
-def score_run(name: str, labels: list[dict[str, object]], elapsed: np.ndarray,
-              result: ReplayResult, days: float, origin: datetime, grace_s: float) -> SimRun:
-    outcomes: list[FaultOutcome] = []
-    unscored: list[str] = []
-    explained = np.zeros(len(elapsed), dtype=np.bool_)
-    for label in labels:
-        start = _seconds(str(label["start"]), origin)
-        end = _seconds(str(label["end"]), origin)
-        inside = (elapsed >= start) & (elapsed <= end + grace_s)
-        explained |= inside
-        family = str(label["family"])
-        if family not in SCORED_FAMILIES:
-            unscored.append(str(label["kind"]))
-            continue
-        hits = np.flatnonzero(inside & result.flags)
-        delay = float(elapsed[hits[0]] - start) if len(hits) else None
-        outcomes.append(FaultOutcome(str(label["kind"]), family, str(label["target"]),
-                                     start, end, delay))
-    last_flag: dict[str, float] = {}
-    false_alerts = 0
-    for i in np.flatnonzero(result.flags):
-        t = float(elapsed[i])
-        for tag in result.tags[i]:
-            previous = last_flag.get(tag)
-            if not explained[i] and (previous is None
-                                     or t - previous > CLEAR_AFTER_S + HOLDOFF_S):
-                false_alerts += 1
-            last_flag[tag] = t
-    return SimRun(name, days, tuple(outcomes), false_alerts, tuple(unscored))
-
+    result = TableReplay(tags, options).run(origin.timestamp() + elapsed, values, advance)
+    scored_from = lead_in_h * 3600.0
+    name, plant, labels = run.scenario.name, run.plant.name, sim.labels.written
+    data = RunData(elapsed=elapsed, flags=result.flags, tags=result.tags, ph=ph,
+                   scored_from_s=scored_from)
+    ours = score(name, plant, split, labels, data, origin, naming.name)
+    train = values[elapsed <= scored_from]
+    scored: dict[str, SimRun] = {}
+    for baseline in baselines:
+        found = run_baseline(baseline, tags, train, values)
+        scored[baseline] = score(name, plant, split, labels,
+                                 RunData(elapsed=elapsed, flags=found.flags, tags=found.tags,
+                                         ph=ph, scored_from_s=scored_from),
+                                 origin, naming.name)
+    return SimResult(ours, scored)

@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from agents.detectors.baseline import BaselineConfig
+from agents.stream_state import DetectionConfig
 from cli.eval_cmd import eval_app
 from evaluation.nab_data import NabFile, load_nab
 from evaluation.nab_runner import novelty_rules, row_scores, score_corpus, series_scores
-from evaluation.replay import ReplayOptions, ReplayResult, TableReplay, tag_name
-from evaluation.sim_runner import run_scenario, score_run
+from evaluation.replay import ReplayOptions, TableReplay, tag_name
+from evaluation.sim_runner import run_scenario
+from evaluation.sim_scoring import CLEAR_AFTER_S, RunData, score
 from evaluation.skab_data import load_skab
 from evaluation.skab_runner import MODELS_ONLY, predict_file, score_files
 from simulator.scenario import parse_scenario
@@ -22,13 +25,18 @@ SKAB = Path(__file__).resolve().parents[3] / "shared" / "bench" / "skab"
 NAB = SKAB.parent / "nab"
 
 
-def test_replay_flags_a_step_through_the_pipeline() -> None:
+SHORT = DetectionConfig(baseline=BaselineConfig(commission_s=400.0, min_samples=100))
+STATISTICAL = DetectionConfig(statistical=True, baseline=None)
+
+
+@pytest.mark.parametrize("config", [SHORT, STATISTICAL], ids=["baseline", "statistical"])
+def test_replay_flags_a_step_through_the_pipeline(config: DetectionConfig) -> None:
     rng = np.random.default_rng(0)
     n = 900
     values = rng.normal(10.0, 0.1, size=(n, 2))
     values[700:, 0] += 5.0  # a step of 50 noise sigmas on the first column
-    result = TableReplay(["a b", "c"], ReplayOptions()).run(np.arange(n, dtype=np.float64) + 1.6e9,
-                                                          values)
+    result = TableReplay(["a b", "c"], ReplayOptions(config=config)).run(
+        np.arange(n, dtype=np.float64) + 1.6e9, values)
     assert not result.flags[:600].any()
     assert result.flags[700]
     assert result.tags[700][0] == "a_b"
@@ -44,7 +52,7 @@ def test_nab_scores_put_the_vote_at_the_fixed_threshold() -> None:
     values[1200] = 40.0
     f = NabFile("synthetic.csv", (1_400_000_000 + 300 * np.arange(n)).astype(np.int64), values,
                 ((1150, 1250),))
-    scores = series_scores(f, ReplayOptions(), seconds_per_row=5.0)
+    scores = series_scores(f, ReplayOptions(config=STATISTICAL), seconds_per_row=5.0)
     assert scores[1200] >= 0.5
     run = score_corpus([f], [scores])
     assert run.fixed[0].detected_windows == 1
@@ -54,7 +62,7 @@ def test_nab_scores_put_the_vote_at_the_fixed_threshold() -> None:
 @pytest.mark.skipif(not SKAB.is_dir(), reason="SKAB data not beside the project")
 def test_skab_runner_on_one_file_finds_the_valve_fault() -> None:
     files = [f for f in load_skab(SKAB) if f.name == "valve1/3.csv"]
-    prediction = predict_file(files[0], ReplayOptions(), ["iforest"])
+    prediction = predict_file(files[0], ReplayOptions(config=STATISTICAL), ["iforest"])
     run = score_files(files, [prediction])
     assert run.test_rows == len(files[0].times) - 400
     assert run.outlier.f1 > 0.6  # the valve fault is found
@@ -66,7 +74,7 @@ def test_skab_envelope_alone_beats_the_published_rows() -> None:
     """The whole benchmark through the online path: the envelope fitted on each file's 400
     training rows, the per-reading detectors kept away (what ``biogas eval skab`` runs)."""
     files = load_skab(SKAB)
-    options = ReplayOptions(rules=MODELS_ONLY)
+    options = ReplayOptions(config=DetectionConfig(baseline=None), rules=MODELS_ONLY)
     run = score_files(files, [predict_file(f, options, ["envelope"]) for f in files])
     assert run.files == 34 and run.test_rows == 23_801
     assert run.outlier.f1 >= 0.80 and run.outlier.far <= 15.0  # best published: F1 0.78
@@ -77,7 +85,8 @@ def test_nab_novelty_alone_reaches_the_published_htm_row() -> None:
     """The whole corpus through the online path with the novelty detector alone (what
     ``biogas eval nab`` runs); NAB hands each detector the file's probation length."""
     files = load_nab(NAB)
-    scores = [series_scores(f, ReplayOptions(rules=novelty_rules(f))) for f in files]
+    scores = [series_scores(f, ReplayOptions(config=DetectionConfig(baseline=None),
+                                             rules=novelty_rules(f))) for f in files]
     run = score_corpus(files, scores)
     standard = run.fixed[0]
     assert (standard.profile, standard.windows, len(files)) == ("standard", 116, 58)
@@ -108,35 +117,58 @@ def test_eval_skab_refuses_what_cannot_run(args: list[str], message: str) -> Non
     assert message in " ".join(result.output.split())
 
 
-def test_sim_scoring_counts_detections_delays_and_false_alerts() -> None:
-    elapsed = np.arange(0, 20 * 3600, 60, dtype=np.float64)
+def test_sim_scoring_is_honest_about_detections_and_false_alarms() -> None:
+    """A fault counts only by a new alert on its own tags; standing alerts count by the hour."""
+    elapsed = np.arange(0, 40 * 3600, 60, dtype=np.float64)
     flags = np.zeros(len(elapsed), dtype=np.bool_)
     tags: list[tuple[str, ...]] = [()] * len(elapsed)
-    for i in (300, 301, 900):  # 5 h: a fault's flags; 15 h: outside every fault
-        flags[i] = True
-        tags[i] = ("dig1.temp",)
+
+    def flag(rows: range, tag: str) -> None:
+        for i in rows:
+            flags[i] = True
+            tags[i] = (*tags[i], tag)
+
+    flag(range(300, 302), "heat.supply_temp")  # 5 h: a new alert on a tag the fault acts on
+    flag(range(590, 600), "gas.h2s")  # 9.8 h: an alert on an unrelated tag inside a fault
+    flag(range(2160, 2280), "dig1.ph")  # 36-38 h: two hours in alarm, after every recovery
     start = datetime(2026, 3, 1, tzinfo=UTC)
-    labels: list[dict[str, object]] = [
-        {"kind": "heating_failure", "family": "process", "target": "plant",
-         "start": "2026-03-01T04:50:00+00:00", "end": "2026-03-01T08:00:00+00:00"},
-        {"kind": "chp_trip", "family": "process", "target": "plant",
-         "start": "2026-03-01T10:00:00+00:00", "end": "2026-03-01T11:00:00+00:00"},
-        {"kind": "silent", "family": "link", "target": "device",
-         "start": "2026-03-01T01:00:00+00:00", "end": "2026-03-01T02:00:00+00:00"}]
-    run = score_run("t", labels, elapsed,
-                    ReplayResult(flags, np.where(flags, 2.0, 0.0), tuple(tags)), 20 / 24,
-                    start, 3600.0)
-    assert [f.delay_s for f in run.faults] == [600.0, None]
-    assert run.false_alerts == 1
+
+    def label(kind: str, family: str, hours: tuple[int, int], acts_on: list[str],
+              target: str = "plant") -> dict[str, object]:
+        return {"kind": kind, "family": family, "target": target, "acts_on": acts_on,
+                "moves": [], "magnitude": 1.0,
+                "start": f"2026-03-01T{hours[0]:02d}:50:00+00:00",
+                "end": f"2026-03-01T{hours[1]:02d}:00:00+00:00"}
+
+    labels = [label("heating_failure", "process", (4, 6), ["heat.supply_temp"]),
+              label("chp_trip", "process", (9, 11), ["chp.state"]),
+              label("silent", "link", (1, 2), [], "device")]
+    data = RunData(elapsed=elapsed, flags=flags, tags=tuple(tags), ph=np.full(len(elapsed), 7.4),
+                   scored_from_s=3600.0)
+    run = score("t", "p", "tuning", labels, data, start, lambda t: t)
+    heating, chp = run.faults
+    assert heating.delay_s == 600.0 and heating.by == "heat.supply_temp"
+    assert chp.delay_s is None and chp.lenient_delay_s is not None  # only the lenient count
     assert run.unscored == ("silent",)
+    assert run.openings == 1  # dig1.ph; the other two opened inside fault windows
+    assert run.alarm_s == pytest.approx(119 * 60 + CLEAR_AFTER_S)  # last flag + clear time
+    # flag-all: every alert stands from the first row, so it detects nothing
+    every = RunData(elapsed=elapsed, flags=np.ones(len(elapsed), dtype=np.bool_),
+                    tags=tuple(("heat.supply_temp", "chp.state") for _ in elapsed),
+                    ph=data.ph, scored_from_s=3600.0)
+    assert all(f.delay_s is None for f in score("t", "p", "tuning", labels, every, start,
+                                                  lambda t: t).faults)
 
 
-def test_sim_runner_detects_a_stuck_sensor() -> None:
+def test_sim_runner_detects_a_stuck_sensor_and_prints_baselines() -> None:
     scenario = parse_scenario({
         "scenario": {"name": "stuck", "start": datetime(2026, 3, 1, tzinfo=UTC), "seed": 2},
         "faults": [{"kind": "stuck", "start_h": 1, "duration_h": 3, "target": "dig1.ph"}]})
-    run = run_scenario(scenario, ReplayOptions(), lead_in_h=6.0, duration_h=5.0)
-    assert run.days == pytest.approx(11 / 24)
+    config = DetectionConfig(baseline=BaselineConfig(commission_s=6 * 3600.0))
+    result = run_scenario(scenario, ReplayOptions(config=config), lead_in_h=6.0, duration_h=5.0)
+    run = result.ours
+    assert run.days == pytest.approx(5 / 24)
     (fault,) = run.faults
-    assert fault.kind == "stuck" and fault.delay_s is not None
-    assert fault.delay_s <= 3600.0
+    assert fault.kind == "stuck" and fault.by == "dig1.ph"
+    assert fault.delay_s is not None and fault.delay_s <= 3600.0
+    assert set(result.baselines) == {"max-|z|", "PCA T²/SPE", "flag-all"}
