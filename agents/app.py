@@ -32,6 +32,7 @@ from agents.alert_worker import AlertWorker
 from agents.deadletter import Position
 from agents.deployments import DeploymentFollower
 from agents.detect_worker import DetectWorker, Message, Publish
+from agents.detectors.baseline import BaselineConfig
 from agents.detectors.rules import load_rules
 from agents.faust_consumer import AgentsApp
 from agents.models.registry import ArtifactFetcher
@@ -91,7 +92,8 @@ def detection_config(settings: AgentsSettings) -> DetectionConfig:
     return DetectionConfig(warmup=settings.warmup_samples, min_votes=settings.min_votes,
                            quantile=settings.threshold_quantile, margin=settings.threshold_margin,
                            hst_trees=settings.hst_trees, hst_height=settings.hst_height,
-                           hst_window=settings.hst_window)
+                           hst_window=settings.hst_window, statistical=settings.statistical,
+                           baseline=BaselineConfig(commission_s=settings.commission_s))
 
 
 def stall_check_interval(settings: AgentsSettings) -> float:

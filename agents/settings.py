@@ -32,6 +32,13 @@ class AgentsSettings(BaseSettings):
     shadow_window_s: float = Field(
         default=3600.0, ge=1.0, description="Event-time window of each ModelShadowCompared "
         "(a shadow model's decisions against the live ones, per stream).")
+    commission_s: float = Field(
+        default=4 * 86400.0, ge=60.0, description="Commissioning: event time from a tag's "
+        "first good reading in which the baseline detector learns what is normal for it "
+        "before it judges (see agents/README.md).")
+    statistical: bool = Field(
+        default=False, description="Also run the per-reading statistical detectors (z-score "
+        "and HalfSpaceTrees on adaptive thresholds, WARMUP_SAMPLES ... HST_WINDOW).")
     warmup_samples: int = Field(default=300, ge=1,
                                 description="Samples per tag before statistical detectors vote.")
     min_votes: int = Field(default=2, ge=1, description="Statistical votes needed.")

@@ -8,6 +8,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from agents.detectors.baseline import BaselineConfig
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
 from agents.pipeline import ScanProcessor
 from agents.stream_state import DetectionConfig
@@ -19,8 +20,9 @@ def warm_up_kernels() -> float:
     started = time.perf_counter()
     novelty = RuleSpec(pattern="warmup.a", novelty=True, novelty_warmup_scans=2,
                        novelty_rest_scans=0)  # past its warm-up within the scans below
-    processor = ScanProcessor(DetectionConfig(warmup=1, hst_window=2), (novelty, *DEFAULT_RULES),
-                              late_after_s=1e12)
+    config = DetectionConfig(warmup=1, hst_window=2, statistical=True,
+                             baseline=BaselineConfig(commission_s=1.0, min_samples=1))
+    processor = ScanProcessor(config, (novelty, *DEFAULT_RULES), late_after_s=1e12)
     boot = uuid.UUID(int=0)
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     for k in range(4):

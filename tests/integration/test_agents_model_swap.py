@@ -63,7 +63,8 @@ async def test_signed_model_swaps_in_and_tampered_model_is_refused(
 
     await produce(stack, topics, [deployment("1", model_bytes(5))])
     env = worker_env(stack, topics, f"agents-{unique}", tmp_path / "data",
-                     warmup_samples="200", late_after_s="1000000", threshold_margin="0.15",
+                     warmup_samples="200", statistical="true", late_after_s="1000000",
+                     threshold_margin="0.15",
                      trusted_keys_dir=str(keys), batch_within_s="0.05")
     worker = Worker(env, tmp_path / "worker.log").start()
     boot = uuid.uuid4()

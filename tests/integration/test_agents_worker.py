@@ -48,7 +48,8 @@ def stall_report(log: str) -> str:
 def settings(tmp_path: Path, **extra: str) -> dict[str, str]:
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps([{"pattern": "*", "stuck_after_s": 120}]))
-    return {"warmup_samples": "200", "late_after_s": "1000000", "rules_file": str(rules),
+    return {"warmup_samples": "200", "statistical": "true", "late_after_s": "1000000",
+            "rules_file": str(rules),
             "batch_within_s": "0.05", "session_timeout_s": "6", **extra}
 
 
@@ -66,7 +67,7 @@ def covers(c: Collector, expected: list[AnomalyDetected]) -> bool:
 def offline(scans: list[ScanRecorded]) -> list[AnomalyDetected]:
     """What the same scans give without Kafka, in one uninterrupted run."""
     rules = (RuleSpec(pattern="*", stuck_after_s=120), *DEFAULT_RULES)
-    proc = ScanProcessor(DetectionConfig(warmup=200), rules, late_after_s=1e6)
+    proc = ScanProcessor(DetectionConfig(warmup=200, statistical=True), rules, late_after_s=1e6)
     return [a for s in scans for a in proc.process(s).anomalies]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -36,7 +37,7 @@ def plant_values(k: int, rng: np.random.Generator) -> dict[str, float]:
     }
 
 
-def scans(n: int, faults: dict[int, dict[str, float | None]] | None = None,
+def scans(n: int, faults: Mapping[int, Mapping[str, float | None]] | None = None,
           seed: int = 3) -> list[ScanRecorded]:
     """``n`` scans; ``faults[k]`` overrides tag values of scan ``k`` on (None: no value)."""
     rng = np.random.default_rng(seed)
@@ -126,7 +127,8 @@ def test_a_rule_forces_a_kind_an_integrator_is_judged_by_its_pace() -> None:
     at = COMMISSIONED + 200
     # the holder climbs, at a normal pace, to a level never seen: not a fault
     def holder(k: int) -> float:
-        return 50.0 + 3.0 * float(np.sin(2 * np.pi * k * STEP_S / 7200.0)) + 0.0005 * STEP_S * (k - at)
+        wave = 3.0 * float(np.sin(2 * np.pi * k * STEP_S / 7200.0))
+        return 50.0 + wave + 0.0005 * STEP_S * (k - at)
 
     climb = {k: {"holder": holder(k)} for k in range(at, at + 2000)}
     proc, found = run(scans(at + 2000, climb), rules)
