@@ -29,6 +29,7 @@ from faust.types import TP, EventT, StreamT, TableT
 
 from agents import task_dump
 from agents.alert_worker import AlertWorker
+from agents.catalogue_follower import CatalogueFollower
 from agents.deadletter import Position
 from agents.deployments import DeploymentFollower
 from agents.detect_worker import DetectWorker, Message, Publish
@@ -148,6 +149,9 @@ def create_app(settings: AgentsSettings) -> faust.App:
     follower = DeploymentFollower(settings.kafka, deployments.name, deployments.partitions,
                                   TrustedKeys.from_directory(settings.trusted_keys_dir), slot,
                                   reject, ArtifactFetcher(settings.s3))
+    catalogue_topic = topics["tag-catalogue"]
+    catalogues = CatalogueFollower(settings.kafka, catalogue_topic.name,
+                                   catalogue_topic.partitions, processor, reject)
 
     # one batch at a time: a rebalance forgets the cached states only between batches
     batch_lock = asyncio.Lock()
@@ -159,6 +163,8 @@ def create_app(settings: AgentsSettings) -> faust.App:
         async for events in batches:
             if not follower.ready.is_set():  # score with the deployed models from the start
                 await follower.ready.wait()
+            if not catalogues.ready.is_set():  # and with every plant's kinds and roles
+                await catalogues.ready.wait()
             async with batch_lock:
                 await detect_worker.handle([_message(e) for e in events])
             # Let the stream's buffering task run before the batch is released: a batch handled
@@ -192,6 +198,10 @@ def create_app(settings: AgentsSettings) -> faust.App:
     @app.task  # type: ignore[untyped-decorator]
     async def follow_deployments() -> None:
         await follower.run()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def follow_catalogues() -> None:
+        await catalogues.run()
 
     inputs = {topics.name(s) for s in ("scans", "lab-results", "anomalies", "alert-commands")}
     watch = StallWatch(settings.stall_after_s)
@@ -241,6 +251,7 @@ def create_app(settings: AgentsSettings) -> faust.App:
             detect_worker.forget()
         alert_worker.forget()
 
-    del (detect, lab, alerts, clear_quiet_alerts, follow_deployments, watch_inputs,
+    del (detect, lab, alerts, clear_quiet_alerts, follow_deployments, follow_catalogues,
+         watch_inputs,
          forget_cached_state, stop_outputs)
     return app

@@ -2,9 +2,9 @@
 
 The topic is compacted and read from the beginning on every start with a plain aiokafka
 consumer outside any consumer group, so a restarted worker loads the deployed models again
-before it scores (``ready`` is set once the consumer reached the end offsets seen at start).
-A deployment that fails verification is logged, published as a dead letter with the reason,
-and the model in use stays. aiokafka errors are translated here and retried with backoff.
+before it scores (``ready`` is set once the consumer reached the end offsets seen at start;
+see :mod:`agents.topic_follower`). A deployment that fails verification is logged, published
+as a dead letter with the reason, and the model in use stays.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
-
 from agents.deadletter import Position, dead_letter
-from agents.errors import AgentsError, ModelRejectedError
+from agents.errors import ModelRejectedError
 from agents.models.registry import ArtifactFetcher, load_deployment
 from agents.models.signing import TrustedKeys
 from agents.pipeline import ModelSlot
+from agents.topic_follower import TopicFollower
 from streams.codec import decode
 from streams.errors import ContractError
 from streams.events import MessageDeadLettered, ModelDeployed
@@ -29,11 +27,6 @@ from streams.topics import parse_deployment_key
 
 log = get_logger("agents.deployments")
 BY = "agents.deployments"
-MAX_BACKOFF_S = 10.0
-
-
-class DeploymentsUnavailableError(AgentsError):
-    """The deployments topic cannot be read from the broker."""
 
 
 class DeploymentFollower:
@@ -43,52 +36,19 @@ class DeploymentFollower:
                  slot: ModelSlot,
                  reject: Callable[[MessageDeadLettered], Awaitable[object]],
                  fetcher: ArtifactFetcher | None = None) -> None:
-        self.kafka, self.topic, self.partitions = kafka, topic, partitions
+        self.topic = topic
         self.keys, self.slot, self.reject = keys, slot, reject
         self.fetcher = fetcher or ArtifactFetcher()
-        self.ready = asyncio.Event()
+        self.follower = TopicFollower(
+            kafka, topic, partitions, self.apply, name="deployments",
+            on_ready=lambda: log.info("deployments_loaded", models=len(self.slot.detectors)))
+        self.ready = self.follower.ready
         self.applied: list[tuple[str, str, str | None]] = []
         self.rejected: list[str] = []
 
     async def run(self) -> None:
         """Follow the topic until cancelled, reconnecting with backoff."""
-        backoff = 0.5
-        while True:
-            try:
-                await self._follow()
-            except DeploymentsUnavailableError as exc:
-                log.warning("deployments_unavailable", error=str(exc), retry_in_s=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-
-    async def _follow(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers,
-                                    client_id=f"{self.kafka.client_id}-deployments",
-                                    group_id=None, enable_auto_commit=False)
-        tps = [TopicPartition(self.topic, p) for p in range(self.partitions)]
-        try:
-            await consumer.start()
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            end = await consumer.end_offsets(tps)
-            # The last offset before the end seen at start: compaction keeps a partition's
-            # last record, so reaching it means every deployment up to the start is applied.
-            pending = {tp.partition: end[tp] - 1 for tp in tps if end[tp] > 0}
-            while True:
-                if not self.ready.is_set() and not pending:
-                    self.ready.set()
-                    log.info("deployments_loaded", models=len(self.slot.detectors))
-                batches = await consumer.getmany(timeout_ms=500)
-                for tp, records in batches.items():
-                    for record in records:
-                        await self.apply(Position(tp.topic, tp.partition, record.offset),
-                                         record.key, record.value)
-                        if pending.get(tp.partition, -1) <= record.offset:
-                            pending.pop(tp.partition, None)
-        except KafkaError as exc:
-            raise DeploymentsUnavailableError(f"{self.topic}: {exc!r}") from exc
-        finally:
-            await consumer.stop()
+        await self.follower.run()
 
     async def apply(self, position: Position, key: bytes | None, value: bytes | None) -> None:
         """Verify and install one deployment, or reject it (logged and dead-lettered); a

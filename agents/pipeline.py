@@ -36,6 +36,7 @@ from agents.features.reading import (
 from agents.features.windows import F64, BoolArray
 from agents.shadow import score_shadows
 from agents.stream_state import DetectionConfig, StreamState
+from agents.tag_catalogue import EMPTY, PlantCatalogue
 from streams.events import (
     AnomalyDetected,
     DetectorVote,
@@ -45,6 +46,7 @@ from streams.events import (
     ModelShadowCompared,
     Quality,
     ScanRecorded,
+    TagsConfigured,
 )
 
 NAMESPACE = uuid.UUID("7d0f6b7e-3f5c-4b8e-9a59-52b1c1a5e0d1")
@@ -142,6 +144,14 @@ class ScanProcessor:
         self.clock = clock
         self.states: dict[str, StreamState] = {}
         self.plants: dict[str, PlantFeatures] = {}
+        #: each plant's tag catalogue (kinds and roles), from ``TagsConfigured``
+        self.catalogues: dict[str, PlantCatalogue] = {}
+
+    def catalogue(self, event: TagsConfigured) -> None:
+        """Apply a plant's tag catalogue (the detectors take its kinds and roles from the next
+        scan on)."""
+        self.catalogues[event.plant_id] = self.catalogues.get(event.plant_id, EMPTY).merged(
+            event)
 
     def state(self, key: str) -> StreamState:
         found = self.states.get(key)
@@ -182,11 +192,13 @@ class ScanProcessor:
         retrospective = (now.timestamp() - ts > self.late_after_s
                          or state.windows.watermark - ts > self.late_after_s)
         tags, values, good = _columns(scan)
+        catalogue = self.catalogues.get(scan.plant_id, EMPTY)
+        tags, values, good = state.derivation(tags, catalogue).extend(tags, values, good)
         windows = state.windows
         step = windows.update(ts, windows.slots(tags), values, good)
         feats = compute(windows, ts, step)
         models = self.model.for_plant(scan.plant_id)
-        verdict = state.detect(ts, feats, models)
+        verdict = state.detect(ts, feats, models, catalogue)
         plant = self._plant(scan.plant_id)
         plant.add_scan(ts, tags, values, good)
         state.mark_applied(boot, scan.seq)

@@ -19,15 +19,18 @@ from agents.detectors.envelope import EnvelopeDetector
 from agents.detectors.envelope_track import EnvelopeTrack
 from agents.detectors.hst import HalfSpaceTreesDetector, squash
 from agents.detectors.novelty import NoveltyBank
+from agents.detectors.process import process_checks
 from agents.detectors.protocol import ZScoreDetector
 from agents.detectors.rules import RULE_NAMES, RuleBook, RuleSpec
 from agents.detectors.thresholds import QuantileThresholds
 from agents.detectors.voting import DetectorResult, Verdict, vote
 from agents.errors import StateError
+from agents.features.derived import Derivation
 from agents.features.reading import ReadingFeatures
 from agents.features.windows import TagWindows, windows_from_parts, windows_to_parts
 from agents.shadow import ShadowTally
 from agents.state_codec import pack, unpack
+from agents.tag_catalogue import EMPTY, PlantCatalogue
 
 _ZSCORE = ZScoreDetector()
 HST_TOP_TAGS = 3
@@ -88,6 +91,13 @@ class StreamState:
         self.boot_id: str | None = None
         self.seq = -1
         self.next_emit_ts = float("-inf")
+        #: the catalogue the columns' kinds and roles were last taken from, and for how many
+        self._catalogue: PlantCatalogue | None = None
+        self._catalogued = 0
+        #: per column: its role (catalogue) and the kind the baseline detector must take
+        self.roles: list[str | None] = []
+        self._forced: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._derivation: tuple[list[str], PlantCatalogue, Derivation] | None = None
 
     def _new_thresholds(self) -> QuantileThresholds:
         c = self.config
@@ -206,9 +216,28 @@ class StreamState:
         self.model_sha.pop(key, None)
         self.envelopes.pop(key, None)
 
-    def detect(self, ts: float, feats: ReadingFeatures, models: list[DeployedModel]) -> Verdict:
+    def derivation(self, tags: list[str], catalogue: PlantCatalogue) -> Derivation:
+        """The derived signals of a scan with these tags (kept while tags and catalogue stay)."""
+        found = self._derivation
+        if found is None or found[0] != tags or found[1] is not catalogue:
+            found = self._derivation = (list(tags), catalogue,
+                                        Derivation(catalogue.roles(tags)))
+        return found[2]
+
+    def _apply_catalogue(self, catalogue: PlantCatalogue) -> None:
+        """Columns' roles and forced kinds: a rule's kind first, then the catalogue's."""
+        tags = self.windows.tags
+        if catalogue is self._catalogue and len(tags) == self._catalogued:
+            return
+        self._catalogue, self._catalogued = catalogue, len(tags)
+        self.roles = catalogue.roles(tags)
+        rules = self.rulebook.kinds
+        self._forced = np.where(rules != 0, rules, catalogue.kinds(tags))
+
+    def detect(self, ts: float, feats: ReadingFeatures, models: list[DeployedModel],
+               catalogue: PlantCatalogue = EMPTY) -> Verdict:
         """Score, threshold and vote the readings of the scan (at ``ts``) just added to the
-        windows."""
+        windows (``catalogue``: the plant's tag kinds and roles)."""
         if self.period_s is None:
             self._note_time(ts)
         step = feats.step
@@ -225,8 +254,12 @@ class StreamState:
         if statistical:
             results.append(self._hst(feats, warm))
         if self.config.baseline is not None:
-            self.baseline.extend(self.rulebook.kinds)
+            self._apply_catalogue(catalogue)
+            self.baseline.extend(self._forced)
             results.append(self.baseline.vote(ts, feats))
+            checked = process_checks(feats, self.windows.tags, self.baseline)
+            if checked is not None:
+                results.append(checked)
         self.novelty.extend(self.rulebook.novelty_warmup, self.rulebook.novelty_rest)
         if self.novelty.active:
             results.append(self.novelty.vote(idx, step.value, step.valid))

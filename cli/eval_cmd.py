@@ -249,6 +249,9 @@ def sim(split: Annotated[str, typer.Option(
         statistical: Annotated[bool, typer.Option(
             help="add the per-reading statistical detectors (z-score, HalfSpaceTrees)")
         ] = False,
+        catalogue: Annotated[bool, typer.Option(
+            help="start each replay with the plant's tag catalogue (kinds and roles as its "
+                 "edge configuration gives them); --no-catalogue learns every kind")] = True,
         jobs: Annotated[int, typer.Option(min=1, help="scenarios run in parallel")] = (
             os.cpu_count() or 1)) -> None:
     """Simulator scenarios with their ground-truth labels: faults detected on the tags they
@@ -273,7 +276,8 @@ def sim(split: Annotated[str, typer.Option(
     with _progress(f"{len(entries)} scenarios, scans", total) as advance, \
             ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(run_scenario, e.scenario, options, split=e.split,
-                               lead_in_h=lead_in_h, baselines=chosen): e for e in entries}
+                               lead_in_h=lead_in_h, baselines=chosen,
+                               with_catalogue=catalogue): e for e in entries}
         for future in as_completed(futures):
             results.append(future.result())
             advance(scan_count(futures[future].scenario, lead_in_h))

@@ -21,11 +21,13 @@ def config_digest(plant: PlantConfig) -> str:
 
 def tags_configured(plant: PlantConfig, boot_id: UUID, seq: int,
                     now: datetime | None = None) -> TagsConfigured:
-    """Every configured tag with its device, poll group and interval, unit and expected range."""
+    """Every configured tag with its device, poll group and interval, unit, expected range,
+    kind and role."""
     specs = tuple(
         TagSpec(tag=tag.name, device=tag.device, poll_group=tag.group,
                 poll_interval_s=plant.poll_groups[tag.group].interval_s,
-                unit=tag.unit, min=tag.min, max=tag.max)
+                unit=tag.unit, min=tag.min, max=tag.max, kind=tag.detection_kind,
+                role=tag.role)
         for tag in plant.tags)
     return TagsConfigured(plant_id=plant.plant_id, edge_boot_id=boot_id, seq=seq,
                           configured_at=now or datetime.now(UTC),

@@ -22,6 +22,7 @@ from edge_producer.datatypes import (
     ValueType,
 )
 from streams.events.base import PlantId, Tag
+from streams.events.edge import Role, TagKind
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86400)]
 
@@ -104,6 +105,11 @@ class TagConfig(_Model):
     max: float | None = None
     deadband: Annotated[float, Field(ge=0)] | None = None
     max_silence_s: PositiveSeconds | None = None
+    kind: TagKind | None = Field(default=None, description="analog, integrator, counter, "
+                                 "discrete or alarm; a bool is discrete unless it says alarm; "
+                                 "left out, detection learns it while commissioning")
+    role: Role | None = Field(default=None, description="what the tag measures (the "
+                              "vocabulary of streams/roles.py), e.g. heating.supply_temp")
 
     _norm_order = field_validator("order", mode="before")(_order)
 
@@ -134,6 +140,13 @@ class TagConfig(_Model):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def detection_kind(self) -> TagKind | None:
+        """The kind downstream detection takes: the configured one; a bool is discrete."""
+        if self.kind is not None:
+            return self.kind
+        return TagKind.DISCRETE if self.type is ValueType.BOOL else None
 
     @property
     def words(self) -> int:

@@ -22,7 +22,7 @@ from agents.detectors.deployed import DeployedModel
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.stream_state import DetectionConfig
-from streams.events import Quality, Reading, ScanRecorded
+from streams.events import Quality, Reading, ScanRecorded, TagsConfigured
 
 F64 = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -65,11 +65,14 @@ class TableReplay:
     """One stream (plant ``bench``, one device) fed row by row through a ScanProcessor."""
 
     def __init__(self, columns: Sequence[str], options: ReplayOptions,
-                 models: Sequence[DeployedModel] = ()) -> None:
+                 models: Sequence[DeployedModel] = (),
+                 catalogue: TagsConfigured | None = None) -> None:
         self.tags = [tag_name(c) for c in columns]
         self._clock = _FollowingClock()
         self.processor = ScanProcessor(options.config, options.rules, clock=self._clock,
                                        model=ModelSlot(*models), features_every_s=3600)
+        if catalogue is not None:  # what the plant's edge producer publishes on start
+            self.processor.catalogue(catalogue.model_copy(update={"plant_id": PLANT_ID}))
         self._boot = uuid.uuid5(uuid.NAMESPACE_URL, "evaluation-replay")
         self._seq = 0
 

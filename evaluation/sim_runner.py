@@ -14,14 +14,16 @@ are used nowhere else).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from evaluation.baselines import BASELINES, run_baseline
-from evaluation.replay import ReplayOptions, TableReplay
+from evaluation.replay import PLANT_ID, ReplayOptions, TableReplay
 from evaluation.sim_scoring import RunData, SimRun, score
+from simulator.catalogue import plant_catalogue
 from simulator.engine import Simulation
 from simulator.scenario import Scenario, list_scenarios, load_scenario
 
@@ -70,11 +72,14 @@ def scan_count(scenario: Scenario, lead_in_h: float = LEAD_IN_H,
 def run_scenario(scenario: Scenario, options: ReplayOptions, *, split: str = "",
                  lead_in_h: float = LEAD_IN_H, duration_h: float | None = None,
                  advance: Callable[[int], object] | None = None,
-                 baselines: tuple[str, ...] = BASELINES) -> SimResult:
+                 baselines: tuple[str, ...] = BASELINES,
+                 with_catalogue: bool = True) -> SimResult:
     """Simulate, replay every step through the detector path, and score it and the baselines
-    (fitted on the lead-in rows) against the labels."""
+    (fitted on the lead-in rows) against the labels. ``with_catalogue``: the replay starts
+    with the plant's tag catalogue (kinds and roles, as its edge configuration gives them)."""
     hours = duration_h or scenario.scenario.duration_h or scenario.scenario.repeat_h or 24.0
     run = shifted(scenario, lead_in_h, hours)
+    name = run.scenario.name
     sim = Simulation(run)
     naming = run.plant.naming
     step = run.scenario.step_s
@@ -91,9 +96,12 @@ def run_scenario(scenario: Scenario, options: ReplayOptions, *, split: str = "",
         elapsed[i] = sim.elapsed_s
         ph[i] = sim.plant.out.ph
     origin = sim.start
-    result = TableReplay(tags, options).run(origin.timestamp() + elapsed, values, advance)
+    catalogue = plant_catalogue(PLANT_ID, naming, canonical, uuid.uuid5(uuid.NAMESPACE_URL, name),
+                                origin) if with_catalogue else None
+    result = TableReplay(tags, options, catalogue=catalogue).run(origin.timestamp() + elapsed,
+                                                                 values, advance)
     scored_from = lead_in_h * 3600.0
-    name, plant, labels = run.scenario.name, run.plant.name, sim.labels.written
+    plant, labels = run.plant.name, sim.labels.written
     data = RunData(elapsed=elapsed, flags=result.flags, tags=result.tags, ph=ph,
                    scored_from_s=scored_from)
     ours = score(name, plant, split, labels, data, origin, naming.name)

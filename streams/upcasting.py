@@ -100,5 +100,12 @@ class Upcasters:
         return raw
 
 
-#: The registry the codec uses: no steps yet, every event type is at version 1.
+def _tags_configured_v1(raw: RawEvent) -> RawEvent:
+    """Version 2 added optional ``kind`` and ``role`` to each tag: a version 1 catalogue is a
+    version 2 one without them."""
+    return raw
+
+
+#: The registry the codec uses.
 DEFAULT_UPCASTERS = Upcasters()
+DEFAULT_UPCASTERS.register("tags_configured", 1, _tags_configured_v1)

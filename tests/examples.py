@@ -33,6 +33,7 @@ from streams.events import (
     Reading,
     ScanRecorded,
     Severity,
+    TagKind,
     TagsConfigured,
     TagSpec,
 )
@@ -87,9 +88,10 @@ def example_events() -> list[Event]:
             plant_id=PLANT, edge_boot_id=BOOT_ID, seq=3, configured_at=T0,
             config_sha256=MODEL_SHA256,
             tags=(TagSpec(tag="digester1.temp_c", device="plc1", poll_group="fast",
-                          poll_interval_s=1.0, unit="°C", min=30.0, max=45.0),
+                          poll_interval_s=1.0, unit="°C", min=30.0, max=45.0,
+                          role="digester.temperature"),
                   TagSpec(tag="chp.running", device="chp", poll_group="status",
-                          poll_interval_s=5.0)),
+                          poll_interval_s=5.0, kind=TagKind.DISCRETE, role="chp.run")),
         ),
         FeaturesComputed(
             plant_id=PLANT, tag="digester1.temp_c", window_s=300, event_time=T0,

@@ -6,7 +6,7 @@ from collections import Counter
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from streams.events.base import (
     EdgeEvent,
@@ -109,6 +109,26 @@ class EdgeHeartbeat(EdgeEvent):
     dropped_total: Annotated[int, Field(ge=0)]
 
 
+class TagKind(StrEnum):
+    """How a tag's values behave, so detection judges them the right way (see
+    ``agents/README.md``): a level (``analog``), a level with no set point of its own that
+    wanders with any small imbalance (``integrator``: a gas holder's fill), a totaliser or
+    operating-hours counter (``counter``), a state, mode or status bit (``discrete``), or an
+    alarm bit, word or fault code where anything but 0 is an alarm (``alarm``)."""
+
+    ANALOG = "analog"
+    INTEGRATOR = "integrator"
+    COUNTER = "counter"
+    DISCRETE = "discrete"
+    ALARM = "alarm"
+
+
+#: What a tag measures on the plant, in the vocabulary of ``streams.roles`` (e.g.
+#: ``heating.supply_temp``); consumers ignore roles they do not know.
+Role = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                        pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")]
+
+
 class TagSpec(ValueObject):
     """One configured tag as the edge producer polls it: where it comes from and what it means."""
 
@@ -120,6 +140,10 @@ class TagSpec(ValueObject):
     min: float | None = Field(default=None, description="Lower end of the expected range.")
     max: float | None = Field(default=None, description="Upper end of the expected range.")
     description: Annotated[str, Field(max_length=400)] | None = None
+    kind: TagKind | None = Field(default=None, description="How its values behave; None: "
+                                                           "detection learns it.")
+    role: Role | None = Field(default=None, description="What it measures on the plant "
+                                                        "(streams.roles).")
 
     @model_validator(mode="after")
     def _range_ordered(self) -> TagSpec:
@@ -130,10 +154,12 @@ class TagSpec(ValueObject):
 
 class TagsConfigured(EdgeEvent):
     """The tag catalogue an edge producer polls, published when it starts (and on a change):
-    units, expected ranges and poll intervals for everyone downstream."""
+    units, expected ranges, poll intervals, kinds and roles for everyone downstream.
+
+    Version 2 added ``kind`` and ``role`` to each tag (absent in version 1)."""
 
     event_type: Literal["tags_configured"] = "tags_configured"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     configured_at: UtcDatetime
     config_sha256: Sha256 = Field(description="SHA-256 of the plant configuration file.")
     tags: Annotated[tuple[TagSpec, ...], Field(min_length=1)]

@@ -13,7 +13,15 @@ from agents.detectors.baseline import KINDS, BaselineConfig
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
 from agents.pipeline import ScanProcessor, stream_key
 from agents.stream_state import DetectionConfig
-from streams.events import AnomalyDetected, Quality, Reading, ScanRecorded
+from streams.events import (
+    AnomalyDetected,
+    Quality,
+    Reading,
+    ScanRecorded,
+    TagKind,
+    TagsConfigured,
+    TagSpec,
+)
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 STEP_S = 30.0
@@ -155,3 +163,67 @@ def test_the_learnt_state_survives_a_snapshot() -> None:
     _, rest = run(items[COMMISSIONED - 50:], proc=second)
     assert [a.anomaly_id for a in part + rest] == [a.anomaly_id for a in whole]
     assert second.snapshot(key) == whole_proc.snapshot(key)
+
+
+def catalogue(**kinds_and_roles: tuple[str | None, str | None]) -> TagsConfigured:
+    specs = tuple(TagSpec(tag=tag.replace("__", "."), device="plc", poll_group="fast",
+                          poll_interval_s=STEP_S, kind=None if kind is None else TagKind(kind),
+                          role=role)
+                  for tag, (kind, role) in kinds_and_roles.items())
+    return TagsConfigured(plant_id="p", edge_boot_id=uuid.uuid4(), seq=0, configured_at=START,
+                          config_sha256="0" * 64, tags=specs)
+
+
+def test_the_catalogue_gives_kinds_a_rule_overrides_them() -> None:
+    proc = ScanProcessor(CONFIG, DEFAULT_RULES, late_after_s=1e12,
+                         clock=lambda: START + timedelta(days=30))
+    proc.catalogue(catalogue(alarm_word=("alarm", "plc.alarm_word"),
+                             holder=("integrator", "gas.holder_fill")))
+    at = COMMISSIONED + 200
+    _, found = run(scans(at + 10, {at: {"alarm_word": 1.0}}), proc=proc)
+    assert "alarm" in checks(found, "alarm_word")
+    bank = proc.states["p|plc|fast"].baseline
+    assert [KINDS[int(k)] for k in bank.kind[:len(TAGS)]] == [
+        "analog", "analog", "discrete", "counter", "alarm", "integrator"]
+    ruled = ScanProcessor(CONFIG, (RuleSpec(pattern="holder", kind="analog"), *DEFAULT_RULES),
+                          late_after_s=1e12, clock=lambda: START + timedelta(days=30))
+    ruled.catalogue(catalogue(holder=("integrator", "gas.holder_fill")))
+    run(scans(COMMISSIONED + 1), proc=ruled)
+    assert KINDS[int(ruled.states["p|plc|fast"].baseline.kind[TAGS.index("holder")])] == "analog"
+
+
+def heating_scans(n: int, failed_from: int) -> list[ScanRecorded]:
+    """A heating circuit that switches on (20 K between supply and return) and off (2 K),
+    whose circulation stops at ``failed_from`` (both at the digester's 40.5 °C)."""
+    rng = np.random.default_rng(5)
+    boot = uuid.uuid4()
+    out = []
+    for k in range(n):
+        on = (k // 40) % 2 == 0
+        supply, back = (85.0, 65.0) if on else (46.0, 44.0)
+        if k >= failed_from:
+            supply = back = 40.5
+        readings = tuple(Reading(tag=tag, value=v + 0.15 * rng.standard_normal(),
+                                 quality=Quality.GOOD)
+                         for tag, v in (("hz.vorlauf", supply), ("hz.ruecklauf", back)))
+        out.append(ScanRecorded(plant_id="p", edge_boot_id=boot, seq=k, device="plc",
+                                poll_group="fast", readings=readings,
+                                source_ts=START + timedelta(seconds=k * STEP_S)))
+    return out
+
+
+def test_heating_circulation_stopped_is_found_through_the_roles() -> None:
+    at = COMMISSIONED + 100
+    items = heating_scans(at + 60, failed_from=at)
+    proc = ScanProcessor(CONFIG, DEFAULT_RULES, late_after_s=1e12,
+                         clock=lambda: START + timedelta(days=30))
+    proc.catalogue(catalogue(hz__vorlauf=(None, "heating.supply_temp"),
+                             hz__ruecklauf=(None, "heating.return_temp")))
+    _, found = run(items, proc=proc)
+    names = {c.name for a in found for c in a.top_features}
+    assert "derived:heating.delta_t:process.circulation" in names
+    first = min(a.event_time for a in found if "derived:heating.delta_t" in a.tags)
+    assert first >= START + timedelta(seconds=at * STEP_S)
+    # without roles the two temperatures alone say nothing the band sees at once
+    _, plain = run(items)
+    assert not any("derived:heating.delta_t" in a.tags for a in plain)

@@ -14,7 +14,9 @@ from edge_producer.config import PlantConfig
 from edge_producer.config_loader import load_plant, parse_plant
 from edge_producer.datatypes import ByteOrder, Table, ValueType
 from edge_producer.errors import PlantConfigError
+from simulator.catalogue import CATALOGUE
 from streams.errors import ConfigError
+from streams.events import TagKind
 
 DEMO = Path(__file__).resolve().parents[2] / "configs" / "demo-plant.toml"
 
@@ -184,5 +186,10 @@ def test_the_demo_plant_publishes_its_tag_catalogue() -> None:
     assert by_tag[first.name].unit == first.unit
     assert by_tag[first.name].poll_interval_s == plant.poll_groups[first.group].interval_s
     assert event.config_sha256 == config_digest(plant)
+    # the simulated plant's documentation: roles everywhere, kinds where a device knows them
+    for tag, (kind, role) in CATALOGUE.items():
+        if tag in by_tag:
+            assert (by_tag[tag].kind, by_tag[tag].role) == (kind, role), tag
+    assert by_tag["flare.on"].kind is TagKind.DISCRETE  # a bool, without saying so
     changed = plant.model_copy(update={"plant_id": plant.plant_id + "x"})
     assert config_digest(changed) != config_digest(plant)

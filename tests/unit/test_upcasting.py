@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from streams.codec import decode, encode
 from streams.contract_errors import UpcastError
-from streams.events import EVENT_TYPES, EdgeHeartbeat, schema_version_of
+from streams.events import EVENT_TYPES, EdgeHeartbeat, TagsConfigured, schema_version_of
 from streams.upcasting import DEFAULT_UPCASTERS, RawEvent, Upcasters, current_versions
 from tests.examples import example_of
 
@@ -139,13 +139,31 @@ def test_a_step_registers_once() -> None:
         registry.register("edge_heartbeat", 1, _heartbeat_v1_to_v2)
 
 
-def test_default_registry_knows_the_models_versions_and_has_no_steps() -> None:
+def test_default_registry_knows_the_models_versions_and_upcasts_every_older_one() -> None:
     assert dict(DEFAULT_UPCASTERS.versions) == {
         t: schema_version_of(m) for t, m in EVENT_TYPES.items()
     }
     assert dict(current_versions()) == dict(DEFAULT_UPCASTERS.versions)
     raw = _heartbeat_v1()
     assert DEFAULT_UPCASTERS.upcast(raw) == raw
+    for event_type, model in EVENT_TYPES.items():
+        for version in range(1, schema_version_of(model)):
+            assert DEFAULT_UPCASTERS.upcast({"event_type": event_type,
+                                             "schema_version": version})["schema_version"] \
+                == schema_version_of(model)
+
+
+def test_a_version_1_tag_catalogue_decodes_without_kinds_and_roles() -> None:
+    current = example_of(TagsConfigured)
+    legacy: dict[str, Any] = orjson.loads(encode(current))
+    legacy["schema_version"] = 1
+    for tag in legacy["tags"]:
+        tag.pop("kind", None)
+        tag.pop("role", None)
+    decoded = decode(orjson.dumps(legacy))
+    assert isinstance(decoded, TagsConfigured) and decoded.schema_version == 2
+    assert [t.tag for t in decoded.tags] == [t.tag for t in current.tags]
+    assert all(t.kind is None and t.role is None for t in decoded.tags)
 
 
 def test_decode_runs_the_given_upcasters_before_validation() -> None:
