@@ -1,6 +1,6 @@
 """The alert agent's message handling: anomalies and alert commands in, lifecycle events out.
 
-State is one :class:`agents.alerts.episodes.PlantAlerts` per plant, saved after each message
+State is one :class:`agents.alerts.incidents.PlantAlerts` per plant, saved after each message
 once its output events are on the broker (see :mod:`agents.detect_worker` for the argument).
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from agents.alerts.episodes import PlantAlerts
+from agents.alerts.incidents import PlantAlerts
 from agents.deadletter import dead_letter
 from agents.detect_worker import Message, Publish
 from agents.errors import StateError
@@ -37,7 +37,7 @@ class KeyedStore(Protocol):
 
 
 class AlertWorker:
-    """Turns anomalies into alert episodes for the plants of this worker's partitions."""
+    """Turns anomalies into incidents, one alert each, for the plants of its partitions."""
 
     def __init__(self, topics: Topics, publish: Publish, store: KeyedStore, *,
                  clear_after_s: float, holdoff_s: float,
@@ -112,7 +112,7 @@ class AlertWorker:
         now = self.clock()
         for plant_id in list(self.store.keys()):
             state = self._state(plant_id)
-            if not state.episodes:
+            if not state.incidents:
                 continue
             cleared = state.tick(now, clear_after_s=self.clear_after_s,
                                  holdoff_s=self.holdoff_s)

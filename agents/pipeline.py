@@ -24,6 +24,7 @@ import numpy as np
 from agents.detectors.deployed import DeployedModel
 from agents.detectors.rules import RuleSpec
 from agents.detectors.voting import Verdict
+from agents.explain import findings
 from agents.features.plant import PlantFeatures
 from agents.features.reading import (
     FEATURE_WEIGHTS,
@@ -207,7 +208,7 @@ class ScanProcessor:
             state.next_emit_ts = (ts // self.features_every_s + 1) * self.features_every_s
             out.features = self._features(scan, tags, state, feats, plant)
         if verdict.anomalous.any():
-            out.anomalies.append(self._anomaly(scan, tags, feats, verdict, models, now,
+            out.anomalies.append(self._anomaly(scan, tags, state, feats, verdict, models, now,
                                                retrospective))
         shadows = self.model.shadows_for_plant(scan.plant_id)
         if shadows or state.shadows:
@@ -239,9 +240,9 @@ class ScanProcessor:
                                plant_values))
         return events
 
-    def _anomaly(self, scan: ScanRecorded, tags: list[str], feats: ReadingFeatures,
-                 verdict: Verdict, models: list[DeployedModel], now: datetime,
-                 retrospective: bool) -> AnomalyDetected:
+    def _anomaly(self, scan: ScanRecorded, tags: list[str], state: StreamState,
+                 feats: ReadingFeatures, verdict: Verdict, models: list[DeployedModel],
+                 now: datetime, retrospective: bool) -> AnomalyDetected:
         hits = np.flatnonzero(verdict.anomalous)
         order = hits[np.argsort(-verdict.strength[hits], kind="stable")][:MAX_TAGS]
         top = int(order[0])
@@ -249,9 +250,11 @@ class ScanProcessor:
             DetectorVote(name=r.name, score=float(r.score[top]),
                          threshold=float(r.threshold[top]), voted=bool(r.voted[top]))
             for r in verdict.results if not r.is_rule or r.voted[top])
-        voted = {r.name for r in verdict.results if r.voted[top]}
-        used = next((m for m in models if m.name in voted), None)
+        voted = {r.name for r in verdict.results if r.voted[order].any()}
+        used = tuple(m.ref for m in models if m.name in voted and m.ref is not None)
         base = f"{stream_key(scan)}|{scan.edge_boot_id}|{scan.seq}"
+        found = findings(scan.source_ts.timestamp(), state.windows.tags, state.roles, feats,
+                         verdict, state.baseline, order)
         return AnomalyDetected(
             event_id=uuid.uuid5(NAMESPACE, f"anomaly-event|{base}"),
             anomaly_id=uuid.uuid5(NAMESPACE, f"anomaly|{base}"),
@@ -259,8 +262,7 @@ class ScanProcessor:
             event_time=scan.source_ts, detected_at=now,
             score=float(verdict.strength[top]), threshold=1.0, detectors=votes,
             top_features=tuple(_contributions(tags, feats, verdict, order)),
-            model=None if used is None else used.ref,
-            retrospective=retrospective)
+            models=used, findings=tuple(found), retrospective=retrospective)
 
 
 _TAG, _VALUE, _QUALITY = attrgetter("tag"), attrgetter("value"), attrgetter("quality")

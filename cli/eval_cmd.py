@@ -340,7 +340,7 @@ def _print_faults(results: list[SimResult], *, every: bool) -> None:
 def _print_summary(results: list[SimResult], baselines: tuple[str, ...]) -> None:
     table = Table(title="Detection on the simulated plants (shipped defaults unless --rules)")
     for col in ("split", "plant", "detector", "days", "process", "sensor", "acute delay",
-                "other delay", "alerts/day", "incidents/day", "alarm h/day", "in alarm",
+                "other delay", "tag alerts/day", "incidents/day", "alarm h/day", "in alarm",
                 "lenient FA/day"):
         table.add_column(col)
     detectors = [("ours", [r.ours for r in results]),

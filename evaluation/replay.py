@@ -18,16 +18,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from agents.alerts.incidents import PlantAlerts
 from agents.detectors.deployed import DeployedModel
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.stream_state import DetectionConfig
-from streams.events import Quality, Reading, ScanRecorded, TagsConfigured
+from streams.events import AlertOpened, Quality, Reading, ScanRecorded, TagsConfigured
 
 F64 = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 _TAG_CHARS = re.compile(r"[^A-Za-z0-9_.:-]+")
 PLANT_ID = "bench"
+ALERT_CLEAR_AFTER_S = 300.0  # the agents' defaults (BIOGAS_AGENTS_ALERT_*)
+ALERT_HOLDOFF_S = 600.0
 
 
 def tag_name(column: str) -> str:
@@ -46,11 +49,14 @@ class ReplayOptions:
 @dataclass(frozen=True)
 class ReplayResult:
     """Per input row: whether the vote flagged any reading, and the anomaly's strength
-    (``AnomalyDetected.score``: max score/threshold of the detectors that voted; 0 when none)."""
+    (``AnomalyDetected.score``: max score/threshold of the detectors that voted; 0 when none).
+    ``incidents``: the alerts the alert agent opened from the anomalies, as (opened, cleared)
+    row timestamps with their cause, at its default hysteresis and hold-off."""
 
     flags: BoolArray
     strength: F64
     tags: tuple[tuple[str, ...], ...]
+    incidents: tuple[tuple[float, float, str], ...] = ()
 
 
 class _FollowingClock:
@@ -100,15 +106,29 @@ class TableReplay:
         flags = np.zeros(n, dtype=np.bool_)
         strength = np.zeros(n)
         tags: list[tuple[str, ...]] = [()] * n
+        alerts = PlantAlerts(PLANT_ID)
+        opened: dict[str, tuple[float, str]] = {}
+        incidents: list[tuple[float, float, str]] = []
         for i in range(n):
             scan = self.scan(float(times[i]), values[i])
-            self._clock.now = scan.source_ts + timedelta(seconds=1)
+            now = self._clock.now = scan.source_ts + timedelta(seconds=1)
             outcome = self.processor.process(scan)
             if outcome.anomalies:
                 anomaly = outcome.anomalies[0]
                 flags[i] = True
                 strength[i] = anomaly.score
                 tags[i] = tuple(anomaly.tags)
+                for event in alerts.on_anomaly(anomaly, now, holdoff_s=ALERT_HOLDOFF_S):
+                    if isinstance(event, AlertOpened):
+                        opened[str(event.alert_id)] = (float(times[i]), event.cause)
+            if alerts.incidents:
+                for cleared in alerts.tick(now, clear_after_s=ALERT_CLEAR_AFTER_S,
+                                           holdoff_s=ALERT_HOLDOFF_S):
+                    start, cause = opened.pop(str(cleared.alert_id))
+                    incidents.append((start, float(times[i]), cause))
             if advance is not None and (i % 256 == 255 or i == n - 1):
                 advance(i % 256 + 1)
-        return ReplayResult(flags=flags, strength=strength, tags=tuple(tags))
+        end = float(times[-1]) if n else 0.0
+        incidents.extend((start, end, cause) for start, cause in opened.values())
+        return ReplayResult(flags=flags, strength=strength, tags=tuple(tags),
+                            incidents=tuple(sorted(incidents)))

@@ -102,8 +102,10 @@ def run_scenario(scenario: Scenario, options: ReplayOptions, *, split: str = "",
                                                                  values, advance)
     scored_from = lead_in_h * 3600.0
     plant, labels = run.plant.name, sim.labels.written
+    t0 = origin.timestamp()
     data = RunData(elapsed=elapsed, flags=result.flags, tags=result.tags, ph=ph,
-                   scored_from_s=scored_from)
+                   scored_from_s=scored_from,
+                   incidents=tuple((a - t0, b - t0, c) for a, b, c in result.incidents))
     ours = score(name, plant, split, labels, data, origin, naming.name)
     train = values[elapsed <= scored_from]
     scored: dict[str, SimRun] = {}

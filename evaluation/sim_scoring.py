@@ -165,7 +165,9 @@ class RunData:
     tags: tuple[tuple[str, ...], ...]
     ph: F64  # the digester's true pH per row (not the sensor)
     scored_from_s: float  # end of the commissioning lead-in
-    incidents: tuple[tuple[float, float], ...] = ()  # (opened, closed) when the run has them
+    #: the alert agent's incidents (opened, cleared, cause) in run seconds; None: a baseline
+    #: without them (its incidents are the spans with any alert open)
+    incidents: tuple[tuple[float, float, str], ...] | None = None
 
 
 def score(name: str, plant: str, split: str, labels: Sequence[Mapping[str, object]],
@@ -220,8 +222,10 @@ def score(name: str, plant: str, split: str, labels: Sequence[Mapping[str, objec
         count_h = per_tag.setdefault(e.tag, [0.0, 0.0])
         count_h[0] += 1
         count_h[1] += _outside(e.start_s, e.end_s, merged) / 3600.0
-    incident_spans = list(data.incidents) or plant_alarm
-    incidents = sum(1 for a, _ in incident_spans if not _inside(a, merged))
+    spans = plant_alarm if data.incidents is None else [(a, b) for a, b, _ in data.incidents]
+    incidents = sum(1 for a, _ in spans if not _inside(a, merged))
+    if data.incidents is not None:  # what the operator sees: an incident open
+        plant_alarm = _union(spans)
     lenient = _lenient_false_alerts(data, merged)
     noisiest = sorted(((t, int(c), h) for t, (c, h) in per_tag.items()),
                       key=lambda x: (-x[1], -x[2]))[:5]

@@ -21,6 +21,7 @@ from streams.events import (
     AnomalyDetected,
     DetectorVote,
     FeatureContribution,
+    Finding,
     ModelDriftMeasured,
     ModelRef,
 )
@@ -106,7 +107,12 @@ def drift_anomaly(plant_id: str, values: dict[str, float], threshold: float,
                                 voted=True),),
         top_features=tuple(FeatureContribution(name=f"psi:{k}", value=v, contribution=v / total)
                            for v, k in drifting[:6]),
-        model=model, retrospective=False)
+        models=(model,), retrospective=False,
+        findings=(Finding(tag=f"model.{model.model_id}", check=DRIFT_DETECTOR,
+                          value=top_value, normal_high=threshold,
+                          text=(f"the inputs of model {model.model_id} {model.version} moved "
+                                f"away from its training data (PSI {top_value:.2f} of "
+                                f"{drifting[0][1]}, limit {threshold:.2f}): retrain it?")),))
 
 
 def drift_measured(plant_id: str, values: dict[str, float], threshold: float, model: ModelRef,

@@ -36,7 +36,9 @@ INSERT INTO {p}_alerts AS a (alert_id, plant_id, severity, severity_at, title, t
     opened_at, retrospective, anomaly_count)
 VALUES (%(alert_id)s, %(plant_id)s, %(severity)s, %(opened_at)s, %(title)s, %(tags)s,
     %(anomaly_ids)s, %(opened_at)s, %(retrospective)s, %(anomaly_count)s)
-ON CONFLICT (alert_id) DO UPDATE SET title = excluded.title, tags = excluded.tags,
+ON CONFLICT (alert_id) DO UPDATE SET
+    -- an update applied first (the log's order is per topic, not across) named them later
+    title = coalesce(a.title, excluded.title), tags = coalesce(a.tags, excluded.tags),
     anomaly_ids = excluded.anomaly_ids, opened_at = excluded.opened_at,
     retrospective = excluded.retrospective,
     anomaly_count = CASE WHEN a.updated_at IS NULL THEN excluded.anomaly_count
@@ -46,10 +48,17 @@ ON CONFLICT (alert_id) DO UPDATE SET title = excluded.title, tags = excluded.tag
     severity_at = greatest(a.severity_at, excluded.severity_at)""",
     "alert_updated": """
 INSERT INTO {p}_alerts AS a (alert_id, plant_id, severity, severity_at, anomaly_count,
-    last_anomaly_at, updated_at)
+    last_anomaly_at, updated_at, title, tags)
 VALUES (%(alert_id)s, %(plant_id)s, %(severity)s, %(updated_at)s, %(anomaly_count)s,
-    %(last_anomaly_at)s, %(updated_at)s)
+    %(last_anomaly_at)s, %(updated_at)s, %(title)s, %(tags)s)
 ON CONFLICT (alert_id) DO UPDATE SET
+    -- the incident's tags and cause as the latest update that named them says
+    title = CASE WHEN excluded.title IS NOT NULL AND (a.updated_at IS NULL
+                      OR excluded.updated_at >= a.updated_at) THEN excluded.title
+                 ELSE coalesce(a.title, excluded.title) END,
+    tags = CASE WHEN excluded.tags IS NOT NULL AND (a.updated_at IS NULL
+                     OR excluded.updated_at >= a.updated_at) THEN excluded.tags
+                ELSE coalesce(a.tags, excluded.tags) END,
     severity = CASE WHEN a.severity_at IS NULL OR excluded.severity_at >= a.severity_at
                     THEN excluded.severity ELSE a.severity END,
     severity_at = greatest(a.severity_at, excluded.severity_at),
@@ -106,6 +115,8 @@ VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (event_id) DO NOTHING
             params = event.model_dump()
             severity = getattr(event, "severity", None)
             params["severity"] = None if severity is None else str(severity)
+            if isinstance(event, AlertUpdated):
+                params["tags"] = None if event.tags is None else list(event.tags)
             if isinstance(event, AlertOpened):
                 params["tags"] = list(event.tags)
                 params["anomaly_ids"] = list(event.anomaly_ids)

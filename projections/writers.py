@@ -12,6 +12,7 @@ import psycopg
 from projections.errors import ProjectionError
 from projections.rows import READING_COLUMNS, BatchRows, ReadingRow, interval_counts
 from projections.values import Rollup, clean, json_of
+from streams.events import AnomalyDetected
 
 _PREFIX = re.compile(r"^p[0-9]+$")
 _READING_TYPES = ("int8", "timestamptz", "float8", "text", "text")
@@ -256,6 +257,15 @@ def write_tag_catalogue(conn: psycopg.Connection, prefix: str, rows: BatchRows) 
                         t.unit, t.min, t.max, t.description, *key)) for t in event.tags])
 
 
+def _first_model(a: AnomalyDetected) -> tuple[str | None, str | None, str | None]:
+    """The model columns of an anomaly row: the first model that voted (the rest are on the
+    log, in ``AnomalyDetected.models``)."""
+    if not a.models:
+        return None, None, None
+    m = a.models[0]
+    return m.model_id, m.version, m.sha256
+
+
 def write_anomalies_and_lab(conn: psycopg.Connection, prefix: str, rows: BatchRows) -> None:
     p = check_prefix(prefix)
     with conn.cursor() as cur:
@@ -266,8 +276,7 @@ INSERT INTO {p}_anomalies (anomaly_id, plant_id, tags, event_time, detected_at, 
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)
 ON CONFLICT (anomaly_id) DO NOTHING
 """, [clean((a.anomaly_id, a.plant_id, list(a.tags), a.event_time, a.detected_at, a.score,
-             a.threshold, a.model and a.model.model_id, a.model and a.model.version,
-             a.model and a.model.sha256,
+             a.threshold, *_first_model(a),
              json_of([d.model_dump(mode="json") for d in a.detectors]),
              json_of([f.model_dump(mode="json") for f in a.top_features]), a.retrospective))
       for a in rows.anomalies])

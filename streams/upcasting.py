@@ -100,12 +100,22 @@ class Upcasters:
         return raw
 
 
-def _tags_configured_v1(raw: RawEvent) -> RawEvent:
-    """Version 2 added optional ``kind`` and ``role`` to each tag: a version 1 catalogue is a
-    version 2 one without them."""
+def _anomaly_detected_v1(raw: RawEvent) -> RawEvent:
+    """Version 2 names every model that voted (``models``) instead of one (``model``), and
+    adds findings (none in version 1)."""
+    model = raw.pop("model", None)
+    raw["models"] = [] if model is None else [model]
+    return raw
+
+
+def _unchanged(raw: RawEvent) -> RawEvent:
+    """A step whose new version only added optional fields."""
     return raw
 
 
 #: The registry the codec uses.
 DEFAULT_UPCASTERS = Upcasters()
-DEFAULT_UPCASTERS.register("tags_configured", 1, _tags_configured_v1)
+DEFAULT_UPCASTERS.register("tags_configured", 1, _unchanged)  # + kind, role per tag
+DEFAULT_UPCASTERS.register("anomaly_detected", 1, _anomaly_detected_v1)
+DEFAULT_UPCASTERS.register("alert_opened", 1, _unchanged)
+DEFAULT_UPCASTERS.register("alert_updated", 1, _unchanged)

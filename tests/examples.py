@@ -23,6 +23,7 @@ from streams.events import (
     EventBase,
     FeatureContribution,
     FeaturesComputed,
+    Finding,
     LabResultRecorded,
     MessageDeadLettered,
     ModelDeployed,
@@ -107,16 +108,23 @@ def example_events() -> list[Event]:
             ),
             top_features=(FeatureContribution(name="slope_per_h", value=-0.05,
                                               contribution=0.6),),
-            model=model,
+            models=(model,),
+            findings=(Finding(tag="digester1.temp_c", check="baseline.mean_1h", value=37.2,
+                              normal_low=37.9, normal_high=38.3, role="digester.temperature",
+                              text="digester temperature: 1-h mean 37.2, below its normal "
+                                   "37.9 to 38.3"),),
         ),
         AlertOpened(
             alert_id=ALERT_ID, plant_id=PLANT, severity=Severity.WARNING,
             tags=("digester1.temp_c",), title="Digester 1 temperature falling",
             opened_at=T0 + timedelta(seconds=3), anomaly_ids=(ANOMALY_ID,),
+            cause="heating_failure", summary="digester temperature: 1-h mean 37.2, below its "
+                                             "normal 37.9 to 38.3",
         ),
         AlertUpdated(
             alert_id=ALERT_ID, plant_id=PLANT, severity=Severity.CRITICAL, anomaly_count=4,
             last_anomaly_at=T0 + timedelta(minutes=5), updated_at=T0 + timedelta(minutes=5),
+            tags=("digester1.temp_c", "heat.supply_temp"),
         ),
         AlertAcknowledged(
             alert_id=ALERT_ID, plant_id=PLANT, acknowledged_by="tech.mueller",

@@ -1,1 +1,1 @@
-"""Alert episodes: hysteresis, flap suppression, lifecycle events."""
+"""Incidents: anomalies grouped by probable cause, one alert each (hysteresis, hold-off)."""

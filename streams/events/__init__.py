@@ -13,6 +13,7 @@ from streams.events.analytics import (
     DetectorVote,
     FeatureContribution,
     FeaturesComputed,
+    Finding,
     ModelRef,
 )
 from streams.events.base import EdgeEvent, EventBase
@@ -51,6 +52,7 @@ __all__ = [
     "EventBase",
     "FeatureContribution",
     "FeaturesComputed",
+    "Finding",
     "LabResultRecorded",
     "MessageDeadLettered",
     "ModelDeployed",

@@ -25,27 +25,40 @@ class _AlertEvent(EventBase):
 
 
 class AlertOpened(_AlertEvent):
-    """An episode of anomalies became an alert."""
+    """An incident became an alert: anomalies that started together, on related tags, with
+    their probable cause.
+
+    Version 2 added ``cause`` (a key such as ``chp_trip``; ``anomaly`` when none is known)
+    and ``summary`` (the evidence in words); in version 1 an alert was one tag's episode."""
 
     event_type: Literal["alert_opened"] = "alert_opened"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     severity: Severity
     tags: UniqueTags
     title: Annotated[str, Field(min_length=1, max_length=200)]
+    cause: Name = "anomaly"
+    summary: Text | None = None
     opened_at: UtcDatetime
     anomaly_ids: Annotated[tuple[UUID, ...], Field(min_length=1)]
     retrospective: bool = False
 
 
 class AlertUpdated(_AlertEvent):
-    """More anomalies joined an open alert, or its severity changed."""
+    """More anomalies joined an open alert, or its severity, tags or probable cause changed.
+
+    Version 2 added ``tags`` (every tag of the incident so far), ``title``, ``cause`` and
+    ``summary``, each None when unchanged."""
 
     event_type: Literal["alert_updated"] = "alert_updated"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     severity: Severity
     anomaly_count: Annotated[int, Field(ge=1)]
     last_anomaly_at: UtcDatetime
     updated_at: UtcDatetime
+    tags: UniqueTags | None = None
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    cause: Name | None = None
+    summary: Text | None = None
 
 
 class AlertAcknowledged(_AlertEvent):

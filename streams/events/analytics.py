@@ -38,6 +38,21 @@ class FeatureContribution(ValueObject):
     contribution: float
 
 
+class Finding(ValueObject):
+    """What one detector found on one tag, in numbers and in an operator's words: the check
+    that fired (``baseline.mean_1h``, ``process.circulation``, ``rule.range``, a model id),
+    the value it judged, the normal band it was held against when it has one, and the tag's
+    role from the catalogue."""
+
+    tag: Tag
+    check: Name
+    value: float | None = None
+    normal_low: float | None = None
+    normal_high: float | None = None
+    role: Annotated[str, Field(max_length=64)] | None = None
+    text: Annotated[str, Field(min_length=1, max_length=400)]
+
+
 class ModelRef(ValueObject):
     """Which deployed model produced a score (see ``ModelDeployed``)."""
 
@@ -65,10 +80,13 @@ class FeaturesComputed(EventBase):
 
 
 class AnomalyDetected(EventBase):
-    """The detectors voted that a window is anomalous."""
+    """The detectors voted that a window is anomalous.
+
+    Version 2 names every deployed model that voted (``models``; version 1 had one ``model``)
+    and adds ``findings``: per flagged tag, what was found, in words."""
 
     event_type: Literal["anomaly_detected"] = "anomaly_detected"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     plant_id: PlantId
     anomaly_id: UUID
     tags: UniqueTags
@@ -78,7 +96,10 @@ class AnomalyDetected(EventBase):
     threshold: float
     detectors: tuple[DetectorVote, ...]
     top_features: tuple[FeatureContribution, ...]
-    model: ModelRef | None
+    models: tuple[ModelRef, ...] = Field(default=(), description="Every deployed model that "
+                                         "voted for the anomaly's tags.")
+    findings: tuple[Finding, ...] = Field(default=(), description="Per flagged tag (strongest "
+                                          "first), what the detectors found.")
     retrospective: bool = Field(
         default=False, description="True when found while replaying history, not live."
     )

@@ -102,7 +102,7 @@ def plant_events(plant: str, start: datetime, minutes: int) -> tuple[PlantData, 
         detected_at=end, score=0.9, threshold=0.7,
         detectors=(DetectorVote(name="iforest", score=0.9, threshold=0.7, voted=True),),
         top_features=(FeatureContribution(name="gas.ch4.slope", value=-1.0,
-                                          contribution=0.5),), model=None))
+                                          contribution=0.5),)))
     events.append(AlertOpened(
         alert_id=alert_id, plant_id=plant, severity=Severity.WARNING, tags=("gas.ch4",),
         title=f"CH4 falling at {plant}", opened_at=end, anomaly_ids=(anomaly_id,)))

@@ -43,7 +43,7 @@ def logged(worker: Worker, event: str) -> list[dict[str, object]]:
 
 def spikes_scored_by(c: Collector, version: str) -> list[AnomalyDetected]:
     return [a for a in c.of(AnomalyDetected)
-            if "gas.pressure" in a.tags and a.model is not None and a.model.version == version]
+            if "gas.pressure" in a.tags and any(m.version == version for m in a.models)]
 
 
 async def test_signed_model_swaps_in_and_tampered_model_is_refused(

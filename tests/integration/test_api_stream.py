@@ -29,7 +29,7 @@ def anomaly(plant: str) -> AnomalyDetected:
     now = datetime.now(UTC)
     return AnomalyDetected(plant_id=plant, anomaly_id=uuid.uuid4(), tags=("gas.ch4",),
                            event_time=now, detected_at=now, score=0.9, threshold=0.5,
-                           detectors=(), top_features=(), model=None)
+                           detectors=(), top_features=())
 
 
 def opened(plant: str, severity: Severity) -> AlertOpened:

@@ -194,6 +194,6 @@ async def test_an_envelope_trained_from_the_log_is_deployed_and_flags_a_step(
     flagged = [(s.seq, a) for s in [*scans, *later] for a in processor.process(s).anomalies]
     assert flagged and all(800 <= seq < 915 for seq, _ in flagged)
     first = flagged[0][1]
-    assert first.tags == ("gas.pressure",) and first.model is not None
-    assert (first.model.model_id, first.model.version) == ("envelope-gas", "1")
+    assert first.tags == ("gas.pressure",) and first.models
+    assert (first.models[0].model_id, first.models[0].version) == ("envelope-gas", "1")
     assert first.top_features[0].name == "gas.pressure:envelope-gas.deviation"

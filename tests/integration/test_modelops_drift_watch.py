@@ -105,7 +105,8 @@ async def test_one_pass_measures_every_plant_and_alerts_on_the_drifting_one(
                                                                   ("plant-b", False)}
             (alert,) = log.of(AnomalyDetected)
             assert alert.plant_id == "plant-a" and alert.detectors[0].name == "drift"
-            assert alert.model is not None and alert.model.version == "1"
+            assert [m.version for m in alert.models] == ["1"]
+            assert alert.findings[0].check == "drift"
             assert alert.top_features[0].name.startswith("psi:")
 
         again = await watch.check_once(now=END + timedelta(minutes=5))

@@ -87,7 +87,7 @@ def plant_events(plant: str, scans: int, *, seed: int, interval_s: float = 5.0
     events += [
         AnomalyDetected(plant_id=plant, anomaly_id=anomaly, tags=("dig.temp",),
                         event_time=START, detected_at=START, score=0.9, threshold=0.8,
-                        detectors=(), top_features=(), model=None),
+                        detectors=(), top_features=()),
         AlertOpened(alert_id=alert, plant_id=plant, severity=Severity.WARNING,
                     tags=("dig.temp",), title="temperature", opened_at=START,
                     anomaly_ids=(anomaly,)),

@@ -107,7 +107,7 @@ def test_the_envelope_votes_alone_explains_and_survives_a_restart() -> None:
     assert events[900].source_ts <= first.event_time <= events[915].source_ts
     (vote,) = [v for v in first.detectors if v.voted]  # the others are kept away (MODELS_ONLY)
     assert vote.name == "env" and vote.voted and vote.score > vote.threshold == 0.5
-    assert first.model == ref and first.score > 1.0
+    assert first.models == (ref,) and first.score > 1.0
     top = first.top_features[0]
     assert top.name == "pressure:env.deviation" and top.value > 2.0 and top.contribution > 0.5
     assert len(anomalies) >= 190  # the offset stays: (nearly) every later scan is flagged

@@ -143,9 +143,9 @@ def test_every_deployed_model_votes_under_its_own_name() -> None:
     anomalies = run(scans, proc)
     names = {v.name for a in anomalies for v in a.detectors}
     assert {"zscore", "hst", "iforest", "autoencoder"} <= names
-    scored = [a for a in anomalies if a.model is not None]
+    scored = [a for a in anomalies if a.models]
     assert scored
-    assert {a.model.model_id for a in scored if a.model} <= {"iforest", "autoencoder"}
+    assert {m.model_id for a in scored for m in a.models} <= {"iforest", "autoencoder"}
 
 
 def test_a_non_statistical_tag_is_judged_by_its_rules_only() -> None:

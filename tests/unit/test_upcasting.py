@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict
 
 from streams.codec import decode, encode
 from streams.contract_errors import UpcastError
-from streams.events import EVENT_TYPES, EdgeHeartbeat, TagsConfigured, schema_version_of
+from streams.events import (
+    EVENT_TYPES,
+    AnomalyDetected,
+    EdgeHeartbeat,
+    TagsConfigured,
+    schema_version_of,
+)
 from streams.upcasting import DEFAULT_UPCASTERS, RawEvent, Upcasters, current_versions
 from tests.examples import example_of
 
@@ -184,3 +190,16 @@ def test_decode_runs_the_given_upcasters_before_validation() -> None:
     assert decoded == current
     with pytest.raises(UpcastError, match="no upcaster from edge_heartbeat v0 to v1"):
         decode(data)
+
+
+def test_a_version_1_anomaly_names_its_one_model_among_models() -> None:
+    current = example_of(AnomalyDetected)
+    legacy: dict[str, Any] = orjson.loads(encode(current))
+    legacy["schema_version"] = 1
+    legacy["model"] = legacy.pop("models")[0]
+    del legacy["findings"]
+    decoded = decode(orjson.dumps(legacy))
+    assert isinstance(decoded, AnomalyDetected)
+    assert decoded.models == current.models and decoded.findings == ()
+    legacy["model"] = None
+    assert decode(orjson.dumps(legacy)).models == ()  # type: ignore[union-attr]
