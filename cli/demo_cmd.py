@@ -21,7 +21,9 @@ from streams.errors import BiogasError
 
 DEMO_PLANT = Path(__file__).resolve().parent.parent / "configs" / "demo-plant.toml"
 DEMO_PLANT_ID = "demo-plant"
-DEMO_RULES = DEMO_PLANT.with_name("demo-plant-rules.json")
+#: simulated hours the agents learn the demo plant before judging it: its first day, which
+#: the demo scenario keeps free of faults, and an hour
+DEMO_COMMISSION_H = 25.0
 #: restarts of a service that asks for them (per demo run) before the demo gives up
 MAX_RESTARTS = 5
 
@@ -42,7 +44,8 @@ def demo_services(state_dir: Path, api_port: int, modbus_port: int, sim_speed: f
                          "--metrics-port", str(edge_metrics_port)]),
         Service("agents", [*biogas, "agents", "worker"],
                 {"BIOGAS_AGENTS_DATA_DIR": str(state_dir / "agents"),
-                 "BIOGAS_AGENTS_RULES_FILE": str(DEMO_RULES)},
+                 # event time is wall time: a simulated day lasts 86400 / speed seconds
+                 "BIOGAS_AGENTS_COMMISSION_S": str(round(DEMO_COMMISSION_H * 3600 / sim_speed))},
                 restart_on=frozenset({EXIT_STALLED})),
         Service("projector", [*biogas, "projections", "run"],
                 {"BIOGAS_PROJECTOR_INSTANCE_ID": "demo-projector"}),
@@ -116,6 +119,9 @@ def _print_where_to_look(info: StackInfo, api_port: int, modbus_port: int, edge_
         f"  Kafka bootstrap:   {info.bootstrap_servers}",
         f"  PostgreSQL:        {info.database_url}",
         f"  logs:              {info.state_dir / 'logs'}",
+        "  alerts:            the agents learn the plant for its first simulated day "
+        "(about 25 min at 60x), then",
+        "                     the demo scenario's faults come every simulated day",
         f"  API token (owner, every plant, 7 days):\n    {token}",
         "",
     ]

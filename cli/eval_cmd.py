@@ -305,7 +305,7 @@ def _delay(minutes: float | None) -> str:
 def _print_faults(results: list[SimResult], *, every: bool) -> None:
     table = Table(title="Faults" + ("" if every else " missed (--faults lists all)"))
     for col in ("split", "scenario", "fault", "target", "magnitude", "detected by", "delay",
-                "max-|z|", "PCA"):
+                "incident causes", "max-|z|", "PCA"):
         table.add_column(col)
     for res in results:
         zs = res.baselines.get("max-|z|")
@@ -322,8 +322,8 @@ def _print_faults(results: list[SimResult], *, every: bool) -> None:
 
             table.add_row(res.ours.split, res.ours.scenario.split("/")[-1], f.kind, f.target,
                           f"{f.magnitude:g}", f.by or "[red]missed[/red]",
-                          _delay(None if f.delay_s is None else f.delay_s / 60), other(zs),
-                          other(pca))
+                          _delay(None if f.delay_s is None else f.delay_s / 60),
+                          ", ".join(f.causes) or "-", other(zs), other(pca))
     if table.row_count:
         console.print(table)
     for res in results:

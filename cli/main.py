@@ -19,6 +19,7 @@ from cli.edge_cmd import edge_app
 from cli.eval_cmd import eval_app
 from cli.models_cmd import models_app
 from cli.projections_cmd import projections_app
+from cli.rules_cmd import rules_app
 from cli.sim_cmd import sim_app
 from cli.stack_cmd import stack_app
 from cli.tokens_cmd import tokens_app
@@ -42,6 +43,7 @@ app.add_typer(edge_app, name="edge")
 app.add_typer(agents_app, name="agents")
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
+app.add_typer(rules_app, name="rules")
 app.command("demo")(demo)
 app.command("api")(api)
 

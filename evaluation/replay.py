@@ -23,7 +23,7 @@ from agents.detectors.deployed import DeployedModel
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.stream_state import DetectionConfig
-from streams.events import AlertOpened, Quality, Reading, ScanRecorded, TagsConfigured
+from streams.events import AlertOpened, AlertUpdated, Quality, Reading, ScanRecorded, TagsConfigured
 
 F64 = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -51,7 +51,7 @@ class ReplayResult:
     """Per input row: whether the vote flagged any reading, and the anomaly's strength
     (``AnomalyDetected.score``: max score/threshold of the detectors that voted; 0 when none).
     ``incidents``: the alerts the alert agent opened from the anomalies, as (opened, cleared)
-    row timestamps with their cause, at its default hysteresis and hold-off."""
+    row timestamps with their (last) cause, at its default hysteresis and hold-off."""
 
     flags: BoolArray
     strength: F64
@@ -121,6 +121,9 @@ class TableReplay:
                 for event in alerts.on_anomaly(anomaly, now, holdoff_s=ALERT_HOLDOFF_S):
                     if isinstance(event, AlertOpened):
                         opened[str(event.alert_id)] = (float(times[i]), event.cause)
+                    elif isinstance(event, AlertUpdated) and event.cause is not None:
+                        start, _ = opened[str(event.alert_id)]
+                        opened[str(event.alert_id)] = (start, event.cause)
             if alerts.incidents:
                 for cleared in alerts.tick(now, clear_after_s=ALERT_CLEAR_AFTER_S,
                                            holdoff_s=ALERT_HOLDOFF_S):

@@ -61,6 +61,7 @@ class FaultOutcome:
     delay_s: float | None  # None: missed
     by: str | None  # the tag whose new episode detected it
     lenient_delay_s: float | None  # any flag of any tag in the window (old scoring)
+    causes: tuple[str, ...] = ()  # of the incidents that opened in the fault's window
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,9 @@ def score(name: str, plant: str, split: str, labels: Sequence[Mapping[str, objec
             start_s=start, end_s=end, tags=scored,
             delay_s=None if hit is None else hit.start_s - start,
             by=None if hit is None else hit.tag,
-            lenient_delay_s=float(data.elapsed[inside[0]] - start) if len(inside) else None))
+            lenient_delay_s=float(data.elapsed[inside[0]] - start) if len(inside) else None,
+            causes=tuple(dict.fromkeys(c for a, _, c in data.incidents or ()
+                                       if start <= a <= end + detect_grace_s))))
         if label["kind"] == "overload":
             first = next((e for e in eps if e.tag in acid_tags and start <= e.start_s <= end),
                          None)

@@ -2,9 +2,10 @@
 first cause below whose evidence is present, with a title in an operator's words.
 
 *Primary* causes name a fault of the process or its equipment (DOMAIN.md 4.1) and open an
-incident of their own; *secondary* ones (the gas holder or flare reacting, a PLC alarm word
-whose bits the catalogue does not name, one sensor misbehaving, anything else) join the
-incident already open, or open one that a primary cause may later take over.
+incident of their own. A PLC alarm word (``tier = "alarm"``), whose bits the catalogue does
+not name, opens one too, which a primary cause found later takes over. *Secondary* causes
+(the gas holder or flare reacting, one sensor misbehaving, anything else) join the incident
+open around them, or open one that a primary cause may take over.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ class Cause:
     title: str
     severity: Severity
     primary: bool
+    #: "primary", "alarm" or "secondary" (see the module docstring)
+    tier: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.tier:
+            object.__setattr__(self, "tier", "primary" if self.primary else "secondary")
 
 
 def _has(findings: Sequence[Finding], roles: set[str],
@@ -152,12 +159,25 @@ def _alarm_word(fs: Sequence[Finding]) -> Cause | None:
              None)
     if f is None:
         return None
-    return Cause("plc_alarm", "PLC alarm: " + f.text, Severity.WARNING, False)
+    return Cause("plc_alarm", "PLC alarm: " + f.text, Severity.WARNING, False, tier="alarm")
+
+
+def _temperature(fs: Sequence[Finding]) -> Cause | None:
+    f = _has(fs, {"digester.temperature"})
+    if f is None or not (_low(f) or _high(f)) or "value" in f.check:
+        return None
+    return Cause("digester_temperature", "Digester temperature off its normal band: " + f.text,
+                 Severity.WARNING, False)
+
+
+#: checks that point at the measurement rather than the process
+_SENSOR_CHECKS = {"baseline.stuck", "baseline.missing", "baseline.spread_10m", "baseline.value",
+                  "rule.stuck", "rule.quality", "rule.range"}
 
 
 def _sensor(fs: Sequence[Finding]) -> Cause | None:
     tags = {f.tag for f in fs}
-    if len(tags) != 1:
+    if len(tags) != 1 or fs[0].check not in _SENSOR_CHECKS:
         return None
     f = fs[0]
     return Cause("sensor", f"Sensor or signal {f.tag}: " + f.text.split(": ", 1)[-1],
@@ -166,7 +186,7 @@ def _sensor(fs: Sequence[Finding]) -> Cause | None:
 
 RULES: tuple[Callable[[Sequence[Finding]], Cause | None], ...] = (
     _gas_alarm, _chp_trip, _heating, _agitator, _air_dosing, _h2s, _foaming, _acidification,
-    _feeding, _holder, _alarm_word, _sensor)
+    _feeding, _holder, _alarm_word, _temperature, _sensor)
 
 
 def cause_of(findings: Sequence[Finding], tags: Sequence[str]) -> Cause:

@@ -1,12 +1,13 @@
 """Incidents of one plant: anomalies in, one alert per problem out (pure, no Kafka).
 
-* Each anomaly's findings give a probable cause (:mod:`agents.alerts.causes`). An anomaly
-  with a *primary* cause (a CHP trip, a heating failure, acidification, ...) joins the open
-  incident of that cause, else takes over the most recent open incident of a secondary
-  cause (a PLC alarm bit first, then the heating's own findings: one incident), else opens
-  its own. An anomaly with a *secondary* cause (the holder or flare reacting, one sensor,
-  anything else) joins the most recent open incident, else opens one. So the consequences
-  of a fault join the fault's incident, while two faults stay two incidents.
+* Each anomaly's findings give a probable cause (:mod:`agents.alerts.causes`). Among the
+  open incidents with an anomaly in the ``LINK_S`` (15 min) of event time before it, an
+  anomaly with a *primary* cause (a CHP trip, a heating failure, acidification, ...) joins
+  the one of that cause, else takes over the latest one that has no primary cause (opened by
+  a PLC alarm bit, say, whose heating findings come later: one incident), else opens its
+  own; a PLC alarm word joins one of its own or opens one; a *secondary* cause (the holder
+  or flare reacting, one sensor, anything else) joins the latest, else opens one. So a
+  fault's consequences join the fault's incident while two faults stay two incidents.
 * An incident is one alert: ``AlertOpened`` names the cause in words (title), its key
   (``cause``) and the evidence (``summary``); ``AlertUpdated`` follows when the severity rises,
   tags join, the cause is named better, or the anomaly count reaches 2, 5, 10, 20, 50, ...
@@ -44,6 +45,9 @@ NAMESPACE = uuid.UUID("2b8f3c61-94a4-4f0e-8d8e-6c1f2d7a9b53")
 SEEN_ANOMALIES = 2000
 MAX_TAGS = 50
 SUMMARY_FINDINGS = 4
+#: an anomaly joins an incident only if the incident had an anomaly this close before it, in
+#: event time (a replay processed in seconds keeps hours-apart faults apart)
+LINK_S = 900.0
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 CRITICAL_SCORE = 3.0
 STATE_VERSION = 2
@@ -64,7 +68,7 @@ def _milestone(count: int) -> bool:
 class Incident:
     alert_id: str
     cause: str
-    primary: bool
+    tier: str
     title: str
     summary: str
     tags: list[str]
@@ -93,12 +97,19 @@ class PlantAlerts:
     seen: deque[str] = field(default_factory=lambda: deque(maxlen=SEEN_ANOMALIES))
     suppressed: int = 0
 
-    def _target(self, cause: Cause, retrospective: bool) -> Incident | None:
-        mine = sorted((i for i in self.incidents.values() if i.retrospective == retrospective),
-                      key=lambda i: i.last_seen, reverse=True)
-        if cause.primary:
-            same = next((i for i in mine if i.cause == cause.key), None)
-            return same or next((i for i in mine if not i.primary), None)
+    def _target(self, cause: Cause, anomaly: AnomalyDetected) -> Incident | None:
+        """The open incident the anomaly joins (None: it opens one). Only incidents with an
+        anomaly within ``LINK_S`` of event time before it count as around it."""
+        at = anomaly.event_time.timestamp()
+        mine = sorted((i for i in self.incidents.values()
+                       if i.retrospective == anomaly.retrospective
+                       and i.last_anomaly_at >= at - LINK_S),
+                      key=lambda i: i.last_anomaly_at, reverse=True)
+        same = next((i for i in mine if i.cause == cause.key), None)
+        if cause.tier == "primary":
+            return same or next((i for i in mine if i.tier != "primary"), None)
+        if cause.tier == "alarm":
+            return same
         return mine[0] if mine else None
 
     def on_anomaly(self, anomaly: AnomalyDetected, now: datetime, *,
@@ -110,7 +121,7 @@ class PlantAlerts:
         cause = cause_of(anomaly.findings, anomaly.tags)
         severity = severity_of(anomaly, cause)
         t_now = now.timestamp()
-        incident = self._target(cause, anomaly.retrospective)
+        incident = self._target(cause, anomaly)
         if incident is None:
             key = f"{cause.key}|live"
             if not anomaly.retrospective and t_now < self.holdoff_until.get(key, 0.0):
@@ -129,8 +140,8 @@ class PlantAlerts:
         if new_tags and len(incident.tags) < MAX_TAGS:
             incident.tags.extend(new_tags[:MAX_TAGS - len(incident.tags)])
             changes["tags"] = tuple(incident.tags)
-        if cause.primary and (not incident.primary or incident.cause != cause.key):
-            incident.cause, incident.primary = cause.key, True
+        if cause.tier == "primary" and incident.cause != cause.key:
+            incident.cause, incident.tier = cause.key, cause.tier
             incident.title, incident.summary = cause.title[:200], _summary(anomaly)
             changes.update(title=incident.title, cause=incident.cause,
                            summary=incident.summary)
@@ -149,7 +160,7 @@ class PlantAlerts:
         alert_id = uuid.uuid5(NAMESPACE, f"{self.plant_id}|{kind}|{anomaly.anomaly_id}")
         t_event = anomaly.event_time.timestamp()
         incident = Incident(
-            alert_id=str(alert_id), cause=cause.key, primary=cause.primary,
+            alert_id=str(alert_id), cause=cause.key, tier=cause.tier,
             title=cause.title[:200], summary=_summary(anomaly),
             tags=list(anomaly.tags[:MAX_TAGS]), retrospective=anomaly.retrospective,
             severity=severity.value, count=1, first_anomaly_at=t_event,
@@ -208,7 +219,7 @@ class PlantAlerts:
             else:
                 for ep in raw["episodes"].values():
                     state.incidents[ep["alert_id"]] = Incident(
-                        alert_id=ep["alert_id"], cause="anomaly", primary=False,
+                        alert_id=ep["alert_id"], cause="anomaly", tier="secondary",
                         title=f"{ep['tag']}: anomaly", summary=f"unusual readings of {ep['tag']}",
                         tags=[ep["tag"]], retrospective=ep["retrospective"],
                         severity=ep["severity"], count=ep["count"],

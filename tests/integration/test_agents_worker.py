@@ -14,6 +14,7 @@ from agents.pipeline import ScanProcessor
 from agents.stream_state import DetectionConfig
 from streams.events import (
     AlertOpened,
+    AlertUpdated,
     AnomalyDetected,
     FeaturesComputed,
     MessageDeadLettered,
@@ -57,11 +58,16 @@ def last_seq(c: Collector) -> int:
     return max((e.source_seq or 0 for e in c.of(FeaturesComputed)), default=-1)
 
 
+def alerted_tags(c: Collector) -> set[str]:
+    """Every tag an alert names: when opened, and as its incident grows."""
+    tags = {t for o in c.of(AlertOpened) for t in o.tags}
+    return tags | {t for u in c.of(AlertUpdated) for t in u.tags or ()}
+
+
 def covers(c: Collector, expected: list[AnomalyDetected]) -> bool:
-    """Every expected anomaly and an alert for each faulty tag have arrived."""
+    """Every expected anomaly has arrived, and an alert names each faulty tag."""
     got = {a.anomaly_id for a in c.of(AnomalyDetected)}
-    alerted = {o.tags[0] for o in c.of(AlertOpened)}
-    return got >= {a.anomaly_id for a in expected} and len(alerted) >= 3
+    return got >= {a.anomaly_id for a in expected} and len(alerted_tags(c)) >= 3
 
 
 def offline(scans: list[ScanRecorded]) -> list[AnomalyDetected]:
@@ -105,8 +111,10 @@ async def test_faults_are_detected_explained_alerted_and_poison_is_dead_lettered
                 assert a.top_features and not a.retrospective
             assert {t for a in anomalies for t in a.tags} == set(first)
             assert {a.anomaly_id for a in anomalies} == {a.anomaly_id for a in expected}
-            opened = {o.tags[0] for o in c.of(AlertOpened)}
-            assert opened == set(first)
+            # the three faults come within minutes, none of them a known process fault: one
+            # incident whose tags grow as they join
+            assert alerted_tags(c) == set(first)
+            assert len({o.alert_id for o in c.of(AlertOpened)}) == 1
             features = [f for f in c.of(FeaturesComputed) if f.tag == "dig1.temp"]
             assert {"mean_1h", "std_10m", "since_change_s"} <= set(features[-1].features)
     finally:
@@ -148,11 +156,10 @@ async def test_kill_mid_stream_loses_no_state_and_duplicates_no_alert(
             for a in anomalies:
                 by_id[a.anomaly_id].add(a.event_id)
             assert all(len(ids) == 1 for ids in by_id.values())
-            opened: dict[str, set[object]] = defaultdict(set)
-            for o in c.of(AlertOpened):
-                opened[o.tags[0]].add(o.alert_id)
-            assert set(opened) == {"gas.pressure", "dig1.ph", "agit1.current"}
-            assert all(len(ids) == 1 for ids in opened.values()), opened
+            # one incident (the alerts never clear here), opened once across the kill
+            opened = c.of(AlertOpened)
+            assert len(opened) == 1, opened
+            assert alerted_tags(c) == {"gas.pressure", "dig1.ph", "agit1.current"}
     finally:
         worker.stop()
         await delete_app_topics(stack, f"agents-{unique}")

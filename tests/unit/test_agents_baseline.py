@@ -13,6 +13,7 @@ from agents.detectors.baseline import KINDS, BaselineConfig
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
 from agents.pipeline import ScanProcessor, stream_key
 from agents.stream_state import DetectionConfig
+from modelops.rules_suggest import processor_for, suggestions
 from streams.events import (
     AnomalyDetected,
     Quality,
@@ -227,3 +228,17 @@ def test_heating_circulation_stopped_is_found_through_the_roles() -> None:
     # without roles the two temperatures alone say nothing the band sees at once
     _, plain = run(items)
     assert not any("derived:heating.delta_t" in a.tags for a in plain)
+
+
+def test_rules_suggest_proposes_kinds_and_limits_around_the_learnt_band() -> None:
+    proc = processor_for(COMMISSION_S)
+    for scan in scans(COMMISSIONED + 5):
+        proc.process(scan)
+    found = {s.tag: s for s in suggestions(proc, "p")}
+    assert found["state"].rule == {"pattern": "state", "kind": "discrete"}
+    assert found["total"].rule == {"pattern": "total", "kind": "counter"}
+    temp = found["temp"].rule
+    assert temp is not None and temp["kind"] == "analog"
+    low, high = found["temp"].learnt["low"], found["temp"].learnt["high"]
+    assert temp["low"] < low < 40.0 < high < temp["high"]
+    assert suggestions(processor_for(COMMISSION_S), "p") == []
