@@ -60,7 +60,7 @@ def simulated_scans(start: datetime) -> tuple[list[ScanRecorded], dict[str, tupl
     return scans, windows
 
 
-def final_causes(opened: list[AlertOpened], updates: list[AlertUpdated]) -> dict[object, str]:
+def final_causes(opened: list[AlertOpened], updates: list[AlertUpdated]) -> dict[uuid.UUID, str]:
     cause = {o.alert_id: o.cause for o in opened}
     for u in sorted(updates, key=lambda u: u.anomaly_count):
         if u.cause is not None:
