@@ -285,6 +285,7 @@ def sim(split: Annotated[str, typer.Option(
     results.sort(key=lambda r: order.get((r.ours.split, r.ours.scenario), 0))
     _print_faults(results, every=faults)
     _print_summary(results, chosen)
+    _print_noisiest(results)
     console.print(
         f"Detected = a new alert (not one standing before) on a tag the fault acts on or a "
         f"tag expected to move, within 1 h of its end. Outside faults = not within a fault "
@@ -335,6 +336,20 @@ def _print_faults(results: list[SimResult], *, every: bool) -> None:
                    else f"first alert on {a.by}")
                 + (", pH stayed at or above 7.0" if a.ph_below_s is None else
                    f", {lead:.0f} h before pH fell below 7.0" if lead is not None else ""))
+
+
+def _print_noisiest(results: list[SimResult]) -> None:
+    """Where the false alarms outside faults came from: the tags alerting most, per run."""
+    rows = [(r.ours.split, r.ours.scenario.split("/")[-1], tag, n, hours)
+            for r in results for tag, n, hours in r.ours.noisiest]
+    if not rows:
+        return
+    table = Table(title="Tag alerts outside faults (ours), by scenario")
+    for col in ("split", "scenario", "tag", "alerts", "hours"):
+        table.add_column(col)
+    for split, name, tag, n, hours in rows:
+        table.add_row(split, name, tag, str(n), f"{hours:.1f}")
+    console.print(table)
 
 
 def _print_summary(results: list[SimResult], baselines: tuple[str, ...]) -> None:

@@ -70,6 +70,7 @@ def test_skab_runner_on_one_file_finds_the_valve_fault() -> None:
 
 
 @pytest.mark.skipif(not SKAB.is_dir(), reason="SKAB data not beside the project")
+@pytest.mark.detection
 def test_skab_envelope_alone_beats_the_published_rows() -> None:
     """The whole benchmark through the online path: the envelope fitted on each file's 400
     training rows, the per-reading detectors kept away (what ``biogas eval skab`` runs)."""
@@ -81,6 +82,7 @@ def test_skab_envelope_alone_beats_the_published_rows() -> None:
 
 
 @pytest.mark.skipif(not NAB.is_dir(), reason="NAB data not beside the project")
+@pytest.mark.detection
 def test_nab_novelty_alone_reaches_the_published_htm_row() -> None:
     """The whole corpus through the online path with the novelty detector alone (what
     ``biogas eval nab`` runs); NAB hands each detector the file's probation length."""
