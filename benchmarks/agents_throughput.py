@@ -116,8 +116,9 @@ def model(tmp: Path, keys: Path) -> tuple[ModelDeployed, bytes]:
 
 
 async def faust_side(servers: str, topics: Topics, n: int, tmp: Path, keys: Path,
-                     app_id: str) -> float:
+                     app_id: str, statistical: bool) -> float:
     env = dict(os.environ, BIOGAS_KAFKA_BOOTSTRAP_SERVERS=servers,
+               BIOGAS_AGENTS_STATISTICAL=str(statistical).lower(),
                BIOGAS_AGENTS_APP_ID=app_id,
                BIOGAS_AGENTS_TOPIC_PREFIX=topics.prefix, BIOGAS_AGENTS_DATA_DIR=str(tmp / "d"),
                BIOGAS_AGENTS_WARMUP_SAMPLES=str(WARMUP), BIOGAS_AGENTS_LATE_AFTER_S="1e12",
@@ -151,7 +152,7 @@ class DictStore:
 
 
 async def bare_side(servers: str, topics: Topics, source: str, n: int,
-                    artifact: bytes) -> float:
+                    artifact: bytes, statistical: bool) -> float:
     admin = AIOKafkaAdminClient(bootstrap_servers=servers)
     await admin.start()
     state_topic = f"{topics.prefix}bench-state"
@@ -174,7 +175,8 @@ async def bare_side(servers: str, topics: Topics, source: str, n: int,
         return fut
 
     ref = ModelRef(model_id="iforest", version="1", sha256="0" * 64)
-    processor = ScanProcessor(DetectionConfig(warmup=WARMUP), DEFAULT_RULES,
+    processor = ScanProcessor(DetectionConfig(warmup=WARMUP, statistical=statistical),
+                              DEFAULT_RULES,
                               late_after_s=1e12,
                               model=ModelSlot(OnnxDetector(artifact, ref=ref)))
     store = DictStore(publish, state_topic)
@@ -199,6 +201,9 @@ async def main() -> None:
     parser.add_argument("--scans", type=int, default=6001,
                         help="scans (use 60k+1 so the last one emits features)")
     parser.add_argument("--tags", type=int, default=50)
+    parser.add_argument("--statistical", action="store_true",
+                        help="add the per-reading statistical detectors (z-score, HST) to the "
+                             "shipped defaults (baseline detector, rules, deployed models)")
     args = parser.parse_args()
     servers = KafkaSettings().bootstrap_servers
     faust_topics = Topics(prefix=f"bf{uuid.uuid4().hex[:8]}.")
@@ -218,12 +223,12 @@ async def main() -> None:
             await produce(servers, faust_topics.name("scans"), payloads)
             await produce(servers, faust_topics.name("model-deployments"), [encode(deployed)])
             t_faust = await faust_side(servers, faust_topics, args.scans, tmp, tmp / "keys",
-                                       app_id)
+                                       app_id, args.statistical)
             out.write(f"  faust worker     {readings / t_faust:10,.0f} readings/s "
                       f"({(args.scans - 1) / t_faust:7,.0f} scans/s, {t_faust:.2f} s)\n")
             tune_for_streaming()  # as the worker does (agents/runner.py)
             t_bare = await bare_side(servers, bare_topics, faust_topics.name("scans"),
-                                     args.scans, artifact)
+                                     args.scans, artifact, args.statistical)
             out.write(f"  bare aiokafka    {readings / t_bare:10,.0f} readings/s "
                       f"({(args.scans - 1) / t_bare:7,.0f} scans/s, {t_bare:.2f} s)\n")
             out.write(f"  framework overhead: faust takes {t_faust / t_bare:.2f}x the time "
