@@ -22,7 +22,7 @@ from cli.models_common import settings as _settings
 from cli.models_shadow_cmd import shadow_report, shadow_stop
 from cli.models_watch_cmd import drift_watch
 from modelops.artifacts import KINDS, PER_READING, Candidate, ModelKind, build, build_envelope
-from modelops.drift import drift_anomaly, psi_per_feature, references_of
+from modelops.drift import drift_anomaly, min_rows, psi_per_feature, references_of
 from modelops.errors import ModelOpsError
 from modelops.publish import deploy as publish_deployment
 from modelops.publish import previous_version, publish
@@ -143,6 +143,13 @@ def train(plant: Plant, since: Since, until: Until, source: Source = "projection
         raise _fail(str(exc)) from None
 
 
+def trained_on(metadata: dict[str, object]) -> str | None:
+    """The plant a registry version was trained on (its ``training`` metadata)."""
+    training = metadata.get("training")
+    plant = training.get("plant_id") if isinstance(training, dict) else None
+    return plant if isinstance(plant, str) else None
+
+
 def _register(registry: Registry, model_id: str, candidate: Candidate,
               training: dict[str, str], what: str) -> None:
     entry = registry.add(model_id, candidate.onnx, {**candidate.metadata, "training": training})
@@ -171,18 +178,33 @@ def promote(model_id: str, version: Version = None) -> None:
 
 
 @models_app.command("deploy")
-def deploy(model_id: str, version: Version = None, plant: Scope = None,
+def deploy(model_id: str, version: Version = None,
+           plant: Annotated[str | None, typer.Option(
+               "--plant", help="the plant it applies to (default: the plant it was trained "
+                               "on)")] = None,
+           all_plants: Annotated[bool, typer.Option(
+               "--all-plants", help="apply it to every plant (a model learns one plant's "
+                                    "normal: deploy it wider only on purpose)")] = False,
            shadow: Annotated[bool, typer.Option(
                "--shadow", help="score it beside the live version without voting; the "
                                 "detectors report the comparison (biogas models "
                                 "shadow-report)")] = False) -> None:
-    """Publish ModelDeployed for a promoted version; the detectors hot-swap it (or, with
-    --shadow, score it beside the live version)."""
+    """Publish ModelDeployed for a promoted version, for the plant it was trained on unless
+    told otherwise; the detectors hot-swap it (or, with --shadow, score it beside the live
+    version)."""
     settings = _settings()
     registry = open_registry(settings)
+    if plant is not None and all_plants:
+        raise _fail("--plant and --all-plants exclude each other")
     try:
+        entry = registry.get(model_id, version)
+        if plant is None and not all_plants:
+            plant = trained_on(entry.metadata)
+            if plant is None:
+                raise _fail(f"{model_id} version {entry.version} does not record the plant it "
+                            "was trained on; give --plant P or --all-plants")
         event = asyncio.run(publish_deployment(
-            registry, registry.get(model_id, version), plant, settings.kafka,
+            registry, entry, plant, settings.kafka,
             Topics(settings.topic_prefix), settings.deployed_by,
             role="shadow" if shadow else "live"))
     except BiogasError as exc:
@@ -258,6 +280,10 @@ def drift(model_id: str, plant: Plant, since: Since, until: Until,
         entry = registry.get(model_id, version)
         refs = references_of(entry.metadata)
         rows = _rows(settings, TrainingRange(plant, _time(since, "--since"), until_at), source)
+        needed = min_rows(settings.drift_threshold)
+        if len(rows) < needed:
+            raise _fail(f"{len(rows)} rows in the range, {needed} needed before PSI is "
+                        f"judged against {settings.drift_threshold:g}; widen --since/--until")
         values = psi_per_feature(refs, rows)
         table = Table(title=f"PSI vs {model_id} version {entry.version} training "
                             f"({len(rows)} rows, threshold {settings.drift_threshold:g})")

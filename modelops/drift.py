@@ -7,9 +7,11 @@ thumb: < 0.1 stable, 0.1-0.25 moderate, > 0.25 drifting (the default alert thres
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -77,6 +79,27 @@ def psi(ref: Reference, col: F64) -> float:
     expected = np.maximum(np.array(ref.shares), EPS)
     actual = np.maximum(np.array(_shares(col, np.array(ref.edges))), EPS)
     return float(((actual - expected) * np.log(actual / expected)).sum())
+
+
+#: neighbouring rows of a plant are alike (features over overlapping windows): a sample of n
+#: rows holds about n / 4 independent ones
+ROWS_PER_INDEPENDENT = 4.0
+
+
+def min_rows(threshold: float, bins: int = 10) -> int:
+    """Rows a window needs before its PSI is judged against ``threshold``: for a plant whose
+    inputs did not move, PSI is about chi-square with ``bins - 1`` degrees of freedom over the
+    number of independent rows, so with fewer than ``chi2_0.99 / threshold`` of them one
+    window in a hundred would cross the limit by chance alone."""
+    return math.ceil(ROWS_PER_INDEPENDENT * _chi2_99(bins - 1) / threshold)
+
+
+def _chi2_99(dof: int) -> float:
+    """The 0.99 quantile of chi-square with ``dof`` degrees of freedom (Wilson and Hilferty's
+    cube-root approximation: 21.7 for 9, against 21.67 exactly)."""
+    z = NormalDist().inv_cdf(0.99)
+    h = 2.0 / (9.0 * dof)
+    return dof * (1.0 - h + z * math.sqrt(h)) ** 3
 
 
 def psi_per_feature(refs: dict[str, Reference], rows: F64) -> dict[str, float]:

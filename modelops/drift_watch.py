@@ -26,6 +26,7 @@ from modelops.drift import (
     Reference,
     drift_anomaly,
     drift_measured,
+    min_rows,
     psi_per_feature,
     references_of,
 )
@@ -202,10 +203,13 @@ class DriftWatch:
         ref, refs = model
         rows = await asyncio.to_thread(from_projections, s.database,
                                        TrainingRange(target.plant_id, w.start, w.end))
-        if len(rows) == 0:
-            reason = "no readings in the window"
-            log.warning("drift_no_rows", plant=target.plant_id, model=target.model_id,
-                        since=w.start.isoformat(), until=w.end.isoformat())
+        needed = min_rows(s.drift_threshold)
+        if len(rows) < needed:
+            reason = (f"{len(rows)} rows in the window, {needed} needed for a PSI limit of "
+                      f"{s.drift_threshold:g}")
+            log.warning("drift_too_few_rows", plant=target.plant_id, model=target.model_id,
+                        rows=len(rows), needed=needed, since=w.start.isoformat(),
+                        until=w.end.isoformat())
             report.skipped.append((target, reason))
             return
         values = psi_per_feature(refs, rows)

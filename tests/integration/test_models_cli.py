@@ -88,10 +88,13 @@ def test_train_promote_deploy_shadow_and_roll_back(stack: StackEndpoints, topics
     for version in ("1", "2"):
         assert f"iforest version {version} promoted" in run(env, "promote", "iforest",
                                                             "--version", version)
-    run(env, "deploy", "iforest", "--version", "1")
+    # trained on plant-a, it applies to plant-a unless deployed wider on purpose
+    assert "--all-plants" in run(env, "deploy", "iforest", "--version", "1", "--plant", "x",
+                                 "--all-plants", code=2)
+    run(env, "deploy", "iforest", "--version", "1", "--all-plants")
     out = run(env, "shadow", "iforest", "--candidate", "2", *RANGE)
     assert "live 1 vs candidate 2" in out and "decisions differ on" in out
-    run(env, "deploy", "iforest", "--version", "2")
+    run(env, "deploy", "iforest", "--version", "2", "--all-plants")
     assert "2 -> 1" in run(env, "rollback", "iforest")
     events = asyncio.run(deployments(stack, topics))
     assert [(e.model_id, e.version) for e in events] == [("iforest", "1"), ("iforest", "2"),
@@ -99,7 +102,8 @@ def test_train_promote_deploy_shadow_and_roll_back(stack: StackEndpoints, topics
 
     # version 2 in shadow beside the live version 1: the detectors load it apart, never
     # voting; a rollback ignores shadows; shadow-stop ends it
-    assert "version 2 in shadow" in run(env, "deploy", "iforest", "--version", "2", "--shadow")
+    assert "version 2 in shadow" in run(env, "deploy", "iforest", "--version", "2", "--shadow",
+                                        "--all-plants")
     slot = asyncio.run(follow(stack, topics, tmp_path / "keys"))
     live, shadow = slot.detectors[(None, "iforest")], slot.shadows[(None, "iforest")]
     assert (live.ref and live.ref.version, shadow.ref and shadow.ref.version) == ("1", "2")
@@ -130,7 +134,7 @@ def test_train_promote_deploy_shadow_and_roll_back(stack: StackEndpoints, topics
     assert meta["features"] == ["gas.ch4", "gas.flow_chp", "gas.pressure"]
     assert meta["metrics"]["parity"]["passed"] is True
     run(env, "promote", "envelope-gas")
-    run(env, "deploy", "envelope-gas", "--plant", "plant-a")
+    assert "to plant-a" in run(env, "deploy", "envelope-gas")  # the plant it was trained on
     refused = run(env, "shadow", "envelope-gas", "--candidate", "1", *RANGE, code=2)
     assert "envelope model" in refused
     assert "--stream" in run(env, "train", *RANGE, "--model", "envelope", "--stream",

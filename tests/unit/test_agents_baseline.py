@@ -247,9 +247,10 @@ def test_rules_suggest_proposes_kinds_and_limits_around_the_learnt_band() -> Non
 def test_the_compiled_step_numbers_kinds_and_checks_as_the_detector_names_them() -> None:
     from agents.detectors import baseline_kernels as k
     from agents.detectors.baseline import CHECKS
-    assert [k.UNKNOWN, k.ANALOG, k.INTEGRATOR, k.COUNTER, k.DISCRETE, k.ALARM, k.IGNORE] == \
-        [KINDS.index(n) for n in ("unknown", "analog", "integrator", "counter", "discrete",
-                                   "alarm", "ignore")]
-    assert [k.VALUE, k.MEAN_10M, k.MEAN_1H, k.SPREAD_10M, k.STUCK, k.SLOPE_1H, k.RATE,
-            k.STALLED, k.STATE, k.ALARMED, k.MISSING] == list(range(len(CHECKS)))
+    assert [KINDS.index(n) for n in ("unknown", "analog", "integrator", "counter", "discrete",
+                                   "alarm", "ignore")] == \
+        [k.UNKNOWN, k.ANALOG, k.INTEGRATOR, k.COUNTER, k.DISCRETE, k.ALARM, k.IGNORE]
+    numbered = [k.VALUE, k.MEAN_10M, k.MEAN_1H, k.SPREAD_10M, k.STUCK, k.SLOPE_1H, k.RATE,
+                k.STALLED, k.STATE, k.ALARMED, k.MISSING]
+    assert numbered == list(range(len(CHECKS)))
     assert CHECKS[k.ALARMED] == "alarm" and CHECKS[k.SLOPE_1H] == "slope_1h"

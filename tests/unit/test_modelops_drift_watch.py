@@ -216,3 +216,9 @@ def test_a_bad_setting_stops_the_command_with_exit_2() -> None:
     result = CliRunner().invoke(models_app, ["drift-watch", "--once", "--interval", "soon"])
     assert result.exit_code == 2
     assert "--interval 'soon'" in result.stdout
+
+
+def test_psi_is_judged_only_on_enough_rows_for_its_limit() -> None:
+    from modelops.drift import min_rows
+    assert min_rows(0.25) == 348  # 4 x 21.7 / 0.25
+    assert min_rows(0.1) > min_rows(0.25)
