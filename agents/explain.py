@@ -9,6 +9,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from agents.detectors.baseline import BaselineBank
+from agents.detectors.process import BALANCE_SIGMAS, ProcessChecks
 from agents.detectors.voting import Verdict
 from agents.features.reading import ReadingFeatures
 from streams.events import Finding
@@ -88,7 +89,7 @@ def _finite(x: float | None) -> float | None:
 
 def findings(ts: float, tags: Sequence[str], roles: Sequence[str | None],
              feats: ReadingFeatures, verdict: Verdict, bank: BaselineBank,
-             order: Iterable[int]) -> list[Finding]:
+             order: Iterable[int], process: ProcessChecks | None = None) -> list[Finding]:
     """Up to ``PER_TAG`` findings per flagged reading (``order``: strongest first) of the
     scan at ``ts``."""
     idx = feats.step.idx
@@ -110,6 +111,16 @@ def findings(ts: float, tags: Sequence[str], roles: Sequence[str | None],
                     normal_low=_finite(low), role=role,
                     text=(f"heating supply and return within {abs(dt):.1f} K of each other "
                           f"(never under {_g(low)} K before): no heat reaches the digester")))
+            elif (r.name == "process" and r.labels is not None
+                  and r.labels[i] == "gas_balance" and process is not None):
+                b = process.balance
+                limit = BALANCE_SIGMAS * b.sigma
+                mine.append(Finding(
+                    tag=tag, check="process.gas_balance", value=_finite(b.last_short),
+                    normal_high=_finite(limit), role=role,
+                    text=(f"{describe(role, tag)} losing {_g(b.last_short)} % per hour more "
+                          f"than production minus use accounts for (at most {_g(limit)} "
+                          "while commissioning): gas escapes somewhere")))
             else:
                 value = float(feats.step.value[i])
                 mine.append(Finding(tag=tag, check=r.name, value=_finite(value), role=role,

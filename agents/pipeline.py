@@ -254,7 +254,7 @@ class ScanProcessor:
         used = tuple(m.ref for m in models if m.name in voted and m.ref is not None)
         base = f"{stream_key(scan)}|{scan.edge_boot_id}|{scan.seq}"
         found = findings(scan.source_ts.timestamp(), state.windows.tags, state.roles, feats,
-                         verdict, state.baseline, order)
+                         verdict, state.baseline, order, state.process)
         return AnomalyDetected(
             event_id=uuid.uuid5(NAMESPACE, f"anomaly-event|{base}"),
             anomaly_id=uuid.uuid5(NAMESPACE, f"anomaly|{base}"),

@@ -19,7 +19,7 @@ from agents.detectors.envelope import EnvelopeDetector
 from agents.detectors.envelope_track import EnvelopeTrack
 from agents.detectors.hst import HalfSpaceTreesDetector, squash
 from agents.detectors.novelty import NoveltyBank
-from agents.detectors.process import process_checks
+from agents.detectors.process import GasBalance, ProcessChecks
 from agents.detectors.protocol import ZScoreDetector
 from agents.detectors.rules import RULE_NAMES, RuleBook, RuleSpec
 from agents.detectors.thresholds import QuantileThresholds
@@ -74,6 +74,7 @@ class StreamState:
         self.rulebook = RuleBook(rules)
         self.novelty = NoveltyBank()
         self.baseline = BaselineBank(config.baseline)
+        self.process = ProcessChecks()
         self.thresholds = {"zscore": self._new_thresholds()}
         #: model id -> sha256 of the model whose scores its thresholds learnt
         self.model_sha: dict[str, str | None] = {}
@@ -257,7 +258,8 @@ class StreamState:
             self._apply_catalogue(catalogue)
             self.baseline.extend(self._forced)
             results.append(self.baseline.vote(ts, feats))
-            checked = process_checks(feats, self.windows.tags, self.baseline)
+            checked = self.process.vote(ts, feats, self.windows.tags, self.roles,
+                                        self.baseline)
             if checked is not None:
                 results.append(checked)
         self.novelty.extend(self.rulebook.novelty_warmup, self.rulebook.novelty_rest)
@@ -296,7 +298,8 @@ class StreamState:
                                 else self.next_emit_ts,
                                 "period_s": self.period_s, "envelopes": envelopes,
                                 "shadows": {k: t.to_meta() for k, t in self.shadows.items()},
-                                "novelty": n_meta, "baseline": b_meta}
+                                "novelty": n_meta, "baseline": b_meta,
+                                "gas_balance": self.process.balance.to_meta()}
         return pack(meta, arrays)
 
     @classmethod
@@ -329,6 +332,8 @@ class StreamState:
             state.novelty = NoveltyBank.from_parts(meta["novelty"], arrays)
         if "baseline" in meta:  # older snapshots: the tags are commissioned from now on
             state.baseline = BaselineBank.from_parts(meta["baseline"], arrays, config.baseline)
+        if "gas_balance" in meta:
+            state.process.balance = GasBalance.from_meta(meta["gas_balance"])
         state.shadows = {name: ShadowTally.from_meta(t_meta)
                          for name, t_meta in meta.get("shadows", {}).items()}
         if meta.get("period_s") is not None:  # older snapshots: learnt again from new scans

@@ -204,6 +204,11 @@ class DriftWatch:
         rows = await asyncio.to_thread(from_projections, s.database,
                                        TrainingRange(target.plant_id, w.start, w.end))
         needed = min_rows(s.drift_threshold)
+        if len(rows) == 0:
+            log.warning("drift_no_rows", plant=target.plant_id, model=target.model_id,
+                        since=w.start.isoformat(), until=w.end.isoformat())
+            report.skipped.append((target, "no readings in the window"))
+            return
         if len(rows) < needed:
             reason = (f"{len(rows)} rows in the window, {needed} needed for a PSI limit of "
                       f"{s.drift_threshold:g}")

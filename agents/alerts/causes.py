@@ -61,7 +61,7 @@ def _gas_alarm(fs: Sequence[Finding]) -> Cause | None:
         None)
     if f is None:
         return None
-    return Cause("gas_alarm", "Gas alarm: methane detected in the air at the plant "
+    return Cause("gas_leak", "Gas alarm: methane detected in the air at the plant "
                  "(leak at the digester, holder or pipes?)", Severity.CRITICAL, True)
 
 
@@ -147,6 +147,13 @@ def _feeding(fs: Sequence[Finding]) -> Cause | None:
     return Cause("feeding", "Feeding differs from normal: " + f.text, Severity.WARNING, True)
 
 
+def _leak(fs: Sequence[Finding]) -> Cause | None:
+    f = next((f for f in fs if f.check == "process.gas_balance"), None)
+    if f is None:
+        return None
+    return Cause("gas_leak", "Gas leak suspected: " + f.text, Severity.CRITICAL, True)
+
+
 def _holder(fs: Sequence[Finding]) -> Cause | None:
     f = _has(fs, {"gas.holder_fill", "gas.to_flare", "flare.run", "gas.pressure"})
     if f is None:
@@ -186,7 +193,7 @@ def _sensor(fs: Sequence[Finding]) -> Cause | None:
 
 RULES: tuple[Callable[[Sequence[Finding]], Cause | None], ...] = (
     _gas_alarm, _chp_trip, _heating, _agitator, _air_dosing, _h2s, _foaming, _acidification,
-    _feeding, _holder, _alarm_word, _temperature, _sensor)
+    _feeding, _leak, _holder, _alarm_word, _temperature, _sensor)
 
 
 def cause_of(findings: Sequence[Finding], tags: Sequence[str]) -> Cause:

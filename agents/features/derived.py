@@ -8,6 +8,9 @@ inputs are in the same scan and good.
   its own: both fall to the digester's temperature.
 * ``derived:agitator.load``: the agitator's current while its run command is on (absent
   while it is off): 0 A while commanded on is a trip; a rising load, a floating layer.
+* ``derived:gas.net_flow``: biogas produced minus what the CHP and the flare take (Nm³/h;
+  no flare tag: none), which is what fills or empties the gas holder; the gas-balance check
+  (:mod:`agents.detectors.process`) holds the holder's pace against it.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ from agents.features.windows import F64, BoolArray
 PREFIX = "derived:"
 HEATING_DT = PREFIX + "heating.delta_t"
 AGITATOR_LOAD = PREFIX + "agitator.load"
+NET_FLOW = PREFIX + "gas.net_flow"
 #: derived tag -> the roles of its inputs, in order
 INPUTS: dict[str, tuple[str, str]] = {
     HEATING_DT: ("heating.supply_temp", "heating.return_temp"),
     AGITATOR_LOAD: ("agitator.current", "agitator.run"),
+    NET_FLOW: ("gas.production", "gas.to_chp"),
 }
+#: an optional third input: the flare's flow, taken off the net flow when the plant has one
+FLARE_ROLE = "gas.to_flare"
 
 
 class Derivation:
@@ -38,6 +45,7 @@ class Derivation:
                 first.setdefault(role, i)
         self.pairs = [(name, first[a], first[b]) for name, (a, b) in INPUTS.items()
                       if a in first and b in first]
+        self.flare = first.get(FLARE_ROLE, -1)
 
     def extend(self, tags: list[str], values: F64, good: BoolArray
                ) -> tuple[list[str], F64, BoolArray]:
@@ -52,6 +60,13 @@ class Derivation:
             if name == HEATING_DT:
                 names.append(name)
                 extra.append(float(values[a] - values[b]))
+            elif name == NET_FLOW:
+                flare = self.flare
+                if flare >= 0 and not good[flare]:
+                    continue
+                names.append(name)
+                extra.append(float(values[a] - values[b] - (values[flare] if flare >= 0
+                                                            else 0.0)))
             elif values[b] > 0.5:  # agitator commanded on
                 names.append(name)
                 extra.append(float(values[a]))

@@ -90,7 +90,7 @@ async def test_each_fault_opens_exactly_one_incident_with_its_cause(
                 heating = windows["heating_failure"][0] + 2 * 3600.0
                 causes = set(final_causes(c.of(AlertOpened), c.of(AlertUpdated)).values())
                 return last is not None and last.timestamp() >= heating and \
-                    {"gas_alarm", "chp_trip", "heating_failure"} <= causes
+                    {"gas_leak", "chp_trip", "heating_failure"} <= causes
             await c.wait_for(done, worker, timeout=300, what="the three incidents")
             opened = c.of(AlertOpened)
             causes = final_causes(opened, c.of(AlertUpdated))
@@ -101,9 +101,9 @@ async def test_each_fault_opens_exactly_one_incident_with_its_cause(
             by_cause: dict[str, list[AlertOpened]] = {}
             for o in opened:
                 by_cause.setdefault(causes[o.alert_id], []).append(o)
-            assert sorted(by_cause) == ["chp_trip", "gas_alarm", "heating_failure"], causes
+            assert sorted(by_cause) == ["chp_trip", "gas_leak", "heating_failure"], causes
             assert all(len(v) == 1 for v in by_cause.values()), by_cause
-            for kind, cause in (("gas_leak", "gas_alarm"), ("chp_trip", "chp_trip"),
+            for kind, cause in (("gas_leak", "gas_leak"), ("chp_trip", "chp_trip"),
                                 ("heating_failure", "heating_failure")):
                 (incident,) = by_cause[cause]
                 begin, end = windows[kind]
@@ -113,7 +113,7 @@ async def test_each_fault_opens_exactly_one_incident_with_its_cause(
                 assert first - begin <= 300.0, f"{kind} found after {first - begin:.0f} s"
             (trip,) = by_cause["chp_trip"]
             assert "1201" in trip.title and not trip.retrospective
-            assert trip.severity.value == by_cause["gas_alarm"][0].severity.value == "critical"
+            assert trip.severity.value == by_cause["gas_leak"][0].severity.value == "critical"
             (heating,) = by_cause["heating_failure"]  # opened by the PLC's heating-fault bit
             assert any(u.alert_id == heating.alert_id and u.severity.value == "critical"
                        for u in c.of(AlertUpdated))

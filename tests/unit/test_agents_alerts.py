@@ -101,7 +101,7 @@ def test_a_primary_cause_takes_over_an_incident_opened_by_an_alarm_bit() -> None
     gas = (finding("GD:ALARM", "baseline.alarm", role="safety.gas_alarm", value=1.0, low=None,
                    high=None),)
     more = feed(alerts, (90, anomaly(90, findings=gas)))
-    assert [o.cause for o in more if isinstance(o, AlertOpened)] == ["gas_alarm"]
+    assert [o.cause for o in more if isinstance(o, AlertOpened)] == ["gas_leak"]
     assert len(alerts.incidents) == 2
 
 

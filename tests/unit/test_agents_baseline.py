@@ -254,3 +254,48 @@ def test_the_compiled_step_numbers_kinds_and_checks_as_the_detector_names_them()
                 k.STALLED, k.STATE, k.ALARMED, k.MISSING]
     assert numbered == list(range(len(CHECKS)))
     assert CHECKS[k.ALARMED] == "alarm" and CHECKS[k.SLOPE_1H] == "slope_1h"
+
+
+def holder_scans(n: int, leak_from: int, leak: float = 12.0,
+                 venting_from: int | None = None) -> list[ScanRecorded]:
+    """A 1,000 m³ holder between a production of about 100 Nm³/h and a CHP that runs two
+    hours in three (120 Nm³/h): its fill follows the net flow; from ``leak_from`` ``leak``
+    Nm³/h more go missing (from ``venting_from`` through an open over-pressure valve)."""
+    rng = np.random.default_rng(9)
+    boot = uuid.uuid4()
+    fill, out = 50.0, []
+    for k in range(n):
+        chp = 120.0 if (k // 120) % 3 != 2 else 0.0
+        production = 100.0 + 3.0 * rng.standard_normal()
+        lost = leak if k >= leak_from else 0.0
+        fill += (production - chp - lost) * STEP_S / 3600.0 / 1000.0 * 100.0
+        valve = 1.0 if venting_from is not None and k >= venting_from else 0.0
+        readings = tuple(Reading(tag=t, value=v, quality=Quality.GOOD) for t, v in (
+            ("fill", fill + 0.05 * rng.standard_normal()), ("production", production),
+            ("chp_gas", chp + 0.5 * rng.standard_normal()), ("relief", valve)))
+        out.append(ScanRecorded(plant_id="p", edge_boot_id=boot, seq=k, device="plc",
+                                poll_group="fast", readings=readings,
+                                source_ts=START + timedelta(seconds=k * STEP_S)))
+    return out
+
+
+def test_the_gas_balance_finds_gas_that_escapes_but_not_a_holder_venting() -> None:
+    roles = catalogue(fill=("integrator", "gas.holder_fill"), production=(None, "gas.production"),
+                      chp_gas=(None, "gas.to_chp"), relief=("discrete", "gas.relief_valve"))
+    at = COMMISSIONED + 100
+
+    def found(items: list[ScanRecorded]) -> list[AnomalyDetected]:
+        proc = ScanProcessor(CONFIG, DEFAULT_RULES, late_after_s=1e12,
+                             clock=lambda: START + timedelta(days=30))
+        proc.catalogue(roles)
+        return [a for a in run(items, proc=proc)[1]
+                if any(f.check == "process.gas_balance" for f in a.findings)]
+
+    assert found(holder_scans(at + 200, leak_from=10 ** 9)) == []
+    leaks = found(holder_scans(at + 200, leak_from=at))
+    assert leaks and leaks[0].event_time >= START + timedelta(seconds=at * STEP_S)
+    finding = next(f for f in leaks[0].findings if f.check == "process.gas_balance")
+    assert finding.tag == "fill" and finding.value is not None and finding.value > 0.5
+    assert "escapes" in finding.text
+    # the same loss through the open over-pressure valve of a full holder: no leak
+    assert found(holder_scans(at + 200, leak_from=at, venting_from=at)) == []
