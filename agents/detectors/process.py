@@ -140,25 +140,38 @@ class ProcessChecks:
 
     def __init__(self) -> None:
         self.balance = GasBalance()
+        #: the scan positions of the inputs, kept while the scans' columns stay the same
+        self._places: tuple[Any, Any, list[int], int | None, int | None, int | None] | None = None
+
+    def _where(self, idx: Any, tags: list[str], roles: list[str | None]
+               ) -> tuple[list[int], int | None, int | None, int | None]:
+        places = self._places
+        if places is None or places[0] is not idx or places[1] is not roles:
+            cols = idx.tolist()
+
+            def first(role: str) -> int | None:
+                return next((i for i, col in enumerate(cols)
+                             if col < len(roles) and roles[col] == role), None)
+
+            heating = [i for i, col in enumerate(cols) if tags[col] == HEATING_DT]
+            net = next((i for i, col in enumerate(cols) if tags[col] == NET_FLOW), None)
+            places = self._places = (idx, roles, heating, first(HOLDER_ROLE), net,
+                                     first(RELIEF_ROLE))
+        return places[2], places[3], places[4], places[5]
 
     def vote(self, ts: float, feats: ReadingFeatures, tags: list[str],
              roles: list[str | None], baseline: BaselineBank) -> DetectorResult | None:
         """The checks of one scan's readings (None when none applies to its tags)."""
         idx = feats.step.idx
-        cols = idx.tolist()
-        heating = [i for i, col in enumerate(cols) if tags[col] == HEATING_DT]
-        holder = next((i for i, col in enumerate(cols)
-                       if col < len(roles) and roles[col] == HOLDER_ROLE), None)
-        net = next((i for i, col in enumerate(cols) if tags[col] == NET_FLOW), None)
-        relief = next((i for i, col in enumerate(cols)
-                       if col < len(roles) and roles[col] == RELIEF_ROLE), None)
+        heating, holder, net, relief = self._where(idx, tags, roles)
         if not heating and (holder is None or net is None):
             return None
         n = idx.shape[0]
         ratio = np.zeros(n)
         labels = [""] * n
+        cols = idx
         for i in heating:
-            col = cols[i]
+            col = int(cols[i])
             if col >= baseline.size or baseline.kind[col] == UNKNOWN:
                 continue  # still commissioning
             learnt_low = float(baseline.lo[col, 1])
@@ -169,7 +182,7 @@ class ProcessChecks:
         if venting:
             self.balance.short_since = None
         elif holder is not None and net is not None:
-            found = self._balance(ts, feats, holder, net, cols[holder], baseline)
+            found = self._balance(ts, feats, holder, net, int(cols[holder]), baseline)
             if found > 0.0:
                 ratio[holder], labels[holder] = found, "gas_balance"
         return DetectorResult(name=NAME, score=ratio / (1.0 + ratio),
