@@ -62,10 +62,17 @@ KINDS = ("unknown", "analog", "integrator", "counter", "discrete", "alarm", "ign
 UNKNOWN, ANALOG, INTEGRATOR, COUNTER, DISCRETE, ALARM, IGNORE = range(len(KINDS))
 CHECKS = ("value", "mean_10m", "mean_1h", "spread_10m", "stuck", "slope_1h", "rate", "stalled",
           "state", "alarm", "missing")
-_FLOAT_ARRAYS = ("first_ts", "last_ts", "n", "n_int", "n_changes", "n_up", "n_down", "lo",
-                 "hi", "spread_hi", "slope_lo", "slope_hi", "max_run", "max_run_zero",
-                 "bad_since", "max_bad", "prev", "rate", "rate_lo", "rate_hi", "inc_ts",
-                 "max_stall", "states", "n_states", "direction", "decided_ts")
+#: every per-column float array: name -> (columns per tag: 0 for one, -1 for the states;
+#: the value of a column not learnt yet)
+_FLOAT_ARRAYS: dict[str, tuple[int, float]] = {
+    "first_ts": (0, np.nan), "last_ts": (0, np.nan), "n": (0, 0.0), "n_int": (0, 0.0),
+    "n_changes": (0, 0.0), "n_up": (0, 0.0), "n_down": (0, 0.0),
+    "lo": (3, np.inf), "hi": (3, -np.inf), "spread_hi": (0, 0.0),
+    "slope_lo": (0, np.inf), "slope_hi": (0, -np.inf), "max_run": (0, 0.0),
+    "max_run_zero": (0, 0.0), "bad_since": (0, np.nan), "max_bad": (0, 0.0),
+    "prev": (0, np.nan), "rate": (2, np.nan), "rate_lo": (2, np.inf), "rate_hi": (2, -np.inf),
+    "inc_ts": (2, np.nan), "max_stall": (2, 0.0), "states": (-1, np.nan), "n_states": (0, 0.0),
+    "direction": (0, 0.0), "decided_ts": (0, np.nan)}
 _INT_ARRAYS = ("kind", "forced")
 
 
@@ -107,7 +114,39 @@ def _grow(arr: npt.NDArray[Any], capacity: int, fill: float) -> npt.NDArray[Any]
 
 
 class BaselineBank:
-    """The learnt normal of every tag column of one stream."""
+    """The learnt normal of every tag column of one stream (one row per column)."""
+
+    first_ts: F64  # first good reading: commissioning starts
+    last_ts: F64
+    n: F64  # readings learnt from
+    n_int: F64  # of them integer-valued
+    n_changes: F64
+    n_up: F64
+    n_down: F64
+    lo: F64  # (columns, 3): bands of the value, the 10-minute and the 1-hour mean
+    hi: F64
+    spread_hi: F64  # largest 10-minute spread
+    slope_lo: F64  # band of the 1-hour slope (judged for integrators instead of their level)
+    slope_hi: F64
+    #: longest standstill of the value while commissioning, away from 0 and at exactly 0
+    #: (equipment that is off reads 0 for hours; a live signal standing still is stuck)
+    max_run: F64
+    max_run_zero: F64
+    bad_since: F64
+    max_bad: F64
+    prev: F64
+    #: (columns, 2), [up, down]: rate, its band, the last move and the longest stall
+    rate: F64
+    rate_lo: F64
+    rate_hi: F64
+    inc_ts: F64
+    max_stall: F64
+    states: F64  # (columns, max_states): the discrete states seen
+    n_states: F64
+    direction: F64  # the rate column a counter uses: 0 up, 1 down
+    decided_ts: F64
+    kind: I64
+    forced: I64
 
     def __init__(self, config: BaselineConfig | None = None) -> None:
         self.config = cfg = config or BaselineConfig()
@@ -116,39 +155,11 @@ class BaselineBank:
                                  cfg.rate_margin, cfg.stall_factor, cfg.min_stall_s,
                                  cfg.missing_factor, cfg.min_missing_s])
         self.size = 0
-        k = self.config.max_states
-        self.first_ts: F64 = np.zeros(0)
-        self.last_ts: F64 = np.zeros(0)
-        self.n: F64 = np.zeros(0)
-        self.n_int: F64 = np.zeros(0)
-        self.n_changes: F64 = np.zeros(0)
-        self.n_up: F64 = np.zeros(0)
-        self.n_down: F64 = np.zeros(0)
-        self.lo: F64 = np.zeros((0, 3))
-        self.hi: F64 = np.zeros((0, 3))
-        self.spread_hi: F64 = np.zeros(0)
-        #: band of the 1-hour slope (judged for integrators instead of their level)
-        self.slope_lo: F64 = np.zeros(0)
-        self.slope_hi: F64 = np.zeros(0)
-        #: longest standstill of the value while commissioning, away from 0 and at exactly 0
-        #: (equipment that is off reads 0 for hours; a live signal standing still is stuck)
-        self.max_run: F64 = np.zeros(0)
-        self.max_run_zero: F64 = np.zeros(0)
-        self.bad_since: F64 = np.zeros(0)
-        self.max_bad: F64 = np.zeros(0)
-        self.prev: F64 = np.zeros(0)
-        #: per column, [up, down]: rate, its band, the last move and the longest stall
-        self.rate: F64 = np.zeros((0, 2))
-        self.rate_lo: F64 = np.zeros((0, 2))
-        self.rate_hi: F64 = np.zeros((0, 2))
-        self.inc_ts: F64 = np.zeros((0, 2))
-        self.max_stall: F64 = np.zeros((0, 2))
-        self.states: F64 = np.zeros((0, k))
-        self.n_states: F64 = np.zeros(0)
-        self.direction: F64 = np.zeros(0)
-        self.decided_ts: F64 = np.zeros(0)
-        self.kind: I64 = np.zeros(0, dtype=np.int64)
-        self.forced: I64 = np.zeros(0, dtype=np.int64)
+        for name, (width, _) in _FLOAT_ARRAYS.items():
+            width = cfg.max_states if width < 0 else width
+            setattr(self, name, np.zeros((0, width) if width else 0))
+        for name in _INT_ARRAYS:
+            setattr(self, name, np.zeros(0, dtype=np.int64))
 
     # ---- columns --------------------------------------------------------------------------
     def extend(self, forced: I64) -> None:
@@ -157,13 +168,8 @@ class BaselineBank:
         forced kind too (a new rules file after a restart)."""
         n = forced.shape[0]
         if n > self.size:
-            fills = {"first_ts": np.nan, "last_ts": np.nan, "decided_ts": np.nan,
-                     "lo": np.inf, "hi": -np.inf, "slope_lo": np.inf, "slope_hi": -np.inf,
-                     "spread_hi": 0.0, "bad_since": np.nan, "prev": np.nan, "rate": np.nan,
-                     "rate_lo": np.inf, "rate_hi": -np.inf, "inc_ts": np.nan,
-                     "states": np.nan}
-            for name in _FLOAT_ARRAYS:
-                setattr(self, name, _grow(getattr(self, name), n, fills.get(name, 0.0)))
+            for name, (_, fill) in _FLOAT_ARRAYS.items():
+                setattr(self, name, _grow(getattr(self, name), n, fill))
             self.kind = _grow(self.kind, n, UNKNOWN)
             self.forced = _grow(self.forced, n, UNKNOWN)
             self.size = n
