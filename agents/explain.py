@@ -1,5 +1,6 @@
 """Findings: what the detectors found on each flagged tag, in numbers and in words an
-operator understands ("heating supply temperature: 1-h mean 91.2 °C, normally 45.3-85.5").
+operator understands ("heating supply temperature: 1-h mean 91.2, above its normal 45.3 to
+85.5").
 They travel in ``AnomalyDetected.findings`` and are what an incident's probable cause is
 worked out from (:mod:`agents.alerts.causes`)."""
 
@@ -20,7 +21,8 @@ _LEVELS = {"value": (0, "reading"), "mean_10m": (1, "10-min mean"), "mean_1h": (
 
 
 def _g(x: float) -> str:
-    """A number as an operator reads it: 3 significant digits, no exponent for plant values."""
+    """A number as an operator reads it: 3 significant digits (4 from 100 up: 2406, not 2.41e+03),
+    an exponent only for the very large or small."""
     if not math.isfinite(x):
         return "-"
     if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
