@@ -22,13 +22,8 @@ class Cause:
     key: str
     title: str
     severity: Severity
-    primary: bool
     #: "primary", "alarm" or "secondary" (see the module docstring)
-    tier: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.tier:
-            object.__setattr__(self, "tier", "primary" if self.primary else "secondary")
+    tier: str = "secondary"
 
 
 def _has(findings: Sequence[Finding], roles: set[str],
@@ -62,28 +57,28 @@ def _gas_alarm(fs: Sequence[Finding]) -> Cause | None:
     if f is None:
         return None
     return Cause("gas_leak", "Gas alarm: methane detected in the air at the plant "
-                 "(leak at the digester, holder or pipes?)", Severity.CRITICAL, True)
+                 "(leak at the digester, holder or pipes?)", Severity.CRITICAL, "primary")
 
 
 def _chp_trip(fs: Sequence[Finding]) -> Cause | None:
     f = _has(fs, {"chp.fault_code"})
     if f is not None and f.value not in (None, 0.0):
         return Cause("chp_trip", f"CHP tripped (fault code {_num(f.value)}): {f.tag}",
-                     Severity.CRITICAL, True)
+                     Severity.CRITICAL, "primary")
     f = _has(fs, {"chp.state"}, {"baseline.state"})
     if f is not None:
         return Cause("chp_trip", f"CHP in a state never seen ({f.tag} = {_num(f.value)})",
-                     Severity.CRITICAL, True)
+                     Severity.CRITICAL, "primary")
     return None
 
 
 def _heating(fs: Sequence[Finding]) -> Cause | None:
     f = next((f for f in fs if f.check == "process.circulation"), None)
     if f is not None:
-        return Cause("heating_failure", "Heating failure: " + f.text, Severity.CRITICAL, True)
+        return Cause("heating_failure", "Heating failure: " + f.text, Severity.CRITICAL, "primary")
     f = _has(fs, {"heating.supply_temp", "heating.return_temp", "heating.power"})
     if f is not None and _low(f):
-        return Cause("heating_failure", "Heating fault: " + f.text, Severity.WARNING, True)
+        return Cause("heating_failure", "Heating fault: " + f.text, Severity.WARNING, "primary")
     return None
 
 
@@ -93,10 +88,10 @@ def _agitator(fs: Sequence[Finding]) -> Cause | None:
         return None
     if _low(f) or (f.value == 0.0):
         return Cause("agitator_failure", "Agitator failure: no current while it should run "
-                     f"({f.tag})", Severity.WARNING, True)
+                     f"({f.tag})", Severity.WARNING, "primary")
     if _high(f):
         return Cause("agitator_overload", "Agitator overloaded: " + f.text,
-                     Severity.WARNING, True)
+                     Severity.WARNING, "primary")
     return None
 
 
@@ -105,14 +100,14 @@ def _air_dosing(fs: Sequence[Finding]) -> Cause | None:
     if f is None or _high(f):
         return None
     return Cause("air_dosing_failure", "Air dosing for desulphurisation stopped: " + f.text,
-                 Severity.WARNING, True)
+                 Severity.WARNING, "primary")
 
 
 def _h2s(fs: Sequence[Finding]) -> Cause | None:
     f = _has(fs, {"gas.h2s"})
     if f is None or not _high(f):
         return None
-    return Cause("h2s_high", "Hydrogen sulphide high: " + f.text, Severity.WARNING, True)
+    return Cause("h2s_high", "Hydrogen sulphide high: " + f.text, Severity.WARNING, "primary")
 
 
 def _foaming(fs: Sequence[Finding]) -> Cause | None:
@@ -124,19 +119,19 @@ def _foaming(fs: Sequence[Finding]) -> Cause | None:
         return None
     return Cause("foaming", "Foaming suspected: digester level " +
                  ("and gas pressure or flow unsteady" if other else "jumped up"),
-                 Severity.WARNING, True)
+                 Severity.WARNING, "primary")
 
 
 def _acidification(fs: Sequence[Finding]) -> Cause | None:
     f = next((f for f in fs if f.role in ("digester.fos_tac", "digester.fos", "digester.vfa")
               and _high(f)), None)
     if f is not None:
-        return Cause("acidification", "Acidification risk: " + f.text, Severity.WARNING, True)
+        return Cause("acidification", "Acidification risk: " + f.text, Severity.WARNING, "primary")
     ch4 = _has(fs, {"gas.ch4"})
     co2 = _has(fs, {"gas.co2"})
     if ch4 is not None and _low(ch4) and (co2 is None or _high(co2)):
         return Cause("acidification", "Acidification risk: methane share falling ("
-                     + ch4.text + ")", Severity.WARNING, True)
+                     + ch4.text + ")", Severity.WARNING, "primary")
     return None
 
 
@@ -144,21 +139,21 @@ def _feeding(fs: Sequence[Finding]) -> Cause | None:
     f = next((f for f in fs if (f.role or "").startswith("feed.")), None)
     if f is None:
         return None
-    return Cause("feeding", "Feeding differs from normal: " + f.text, Severity.WARNING, True)
+    return Cause("feeding", "Feeding differs from normal: " + f.text, Severity.WARNING, "primary")
 
 
 def _leak(fs: Sequence[Finding]) -> Cause | None:
     f = next((f for f in fs if f.check == "process.gas_balance"), None)
     if f is None:
         return None
-    return Cause("gas_leak", "Gas leak suspected: " + f.text, Severity.CRITICAL, True)
+    return Cause("gas_leak", "Gas leak suspected: " + f.text, Severity.CRITICAL, "primary")
 
 
 def _holder(fs: Sequence[Finding]) -> Cause | None:
     f = _has(fs, {"gas.holder_fill", "gas.to_flare", "flare.run", "gas.pressure"})
     if f is None:
         return None
-    return Cause("gas_storage", "Gas storage: " + f.text, Severity.WARNING, False)
+    return Cause("gas_storage", "Gas storage: " + f.text, Severity.WARNING)
 
 
 def _alarm_word(fs: Sequence[Finding]) -> Cause | None:
@@ -166,7 +161,7 @@ def _alarm_word(fs: Sequence[Finding]) -> Cause | None:
              None)
     if f is None:
         return None
-    return Cause("plc_alarm", "PLC alarm: " + f.text, Severity.WARNING, False, tier="alarm")
+    return Cause("plc_alarm", "PLC alarm: " + f.text, Severity.WARNING, "alarm")
 
 
 def _temperature(fs: Sequence[Finding]) -> Cause | None:
@@ -174,7 +169,7 @@ def _temperature(fs: Sequence[Finding]) -> Cause | None:
     if f is None or not (_low(f) or _high(f)) or "value" in f.check:
         return None
     return Cause("digester_temperature", "Digester temperature off its normal band: " + f.text,
-                 Severity.WARNING, False)
+                 Severity.WARNING)
 
 
 #: checks that point at the measurement rather than the process
@@ -188,7 +183,7 @@ def _sensor(fs: Sequence[Finding]) -> Cause | None:
         return None
     f = fs[0]
     return Cause("sensor", f"Sensor or signal {f.tag}: " + f.text.split(": ", 1)[-1],
-                 Severity.WARNING, False)
+                 Severity.WARNING)
 
 
 RULES: tuple[Callable[[Sequence[Finding]], Cause | None], ...] = (
@@ -204,4 +199,4 @@ def cause_of(findings: Sequence[Finding], tags: Sequence[str]) -> Cause:
         if found is not None:
             return found
     what = findings[0].text if findings else f"unusual readings of {', '.join(tags[:3])}"
-    return Cause("anomaly", what, Severity.WARNING, False)
+    return Cause("anomaly", what, Severity.WARNING)

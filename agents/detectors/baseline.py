@@ -50,12 +50,11 @@ import numpy as np
 import numpy.typing as npt
 
 from agents.detectors.baseline_kernels import baseline_step
-from agents.detectors.voting import DetectorResult
+from agents.detectors.voting import DetectorResult, decision_thresholds
 from agents.features.reading import ReadingFeatures
 from agents.features.windows import F64
 
 NAME = "baseline"
-THRESHOLD = 0.5
 I64 = npt.NDArray[np.int64]
 
 KINDS = ("unknown", "analog", "integrator", "counter", "discrete", "alarm", "ignore")
@@ -92,18 +91,6 @@ class BaselineConfig:
     missing_factor: float = 2.0
     min_missing_s: float = 180.0
     max_states: int = 8
-
-
-_THRESHOLDS: dict[int, F64] = {}
-
-
-def _thresholds(n: int) -> F64:
-    """The detector's threshold for a scan of ``n`` readings (shared, read-only)."""
-    found = _THRESHOLDS.get(n)
-    if found is None:
-        found = _THRESHOLDS[n] = np.full(n, THRESHOLD)
-        found.flags.writeable = False
-    return found
 
 
 def _grow(arr: npt.NDArray[Any], capacity: int, fill: float) -> npt.NDArray[Any]:
@@ -199,7 +186,7 @@ class BaselineBank:
         labels = tuple(CHECKS[c] if c >= 0 else "" for c in check.tolist()) \
             if voted.any() else None
         return DetectorResult(name=NAME, score=ratio / (1.0 + ratio),
-                              threshold=_thresholds(n), voted=voted, alone=True,
+                              threshold=decision_thresholds(n), voted=voted, alone=True,
                               measure=ratio, measure_name="ratio", labels=labels)
 
     # ---- what was learnt --------------------------------------------------------------------

@@ -31,12 +31,11 @@ from typing import Any
 import numpy as np
 
 from agents.detectors.baseline import UNKNOWN, BaselineBank
-from agents.detectors.voting import DetectorResult
+from agents.detectors.voting import DetectorResult, decision_thresholds
 from agents.features.derived import HEATING_DT, NET_FLOW
 from agents.features.reading import ReadingFeatures
 
 NAME = "process"
-THRESHOLD = 0.5
 CIRCULATION_DT_K = 0.5
 BALANCE_SIGMAS = 5.0
 BALANCE_HOLD_S = 1800.0
@@ -186,7 +185,7 @@ class ProcessChecks:
             if found > 0.0:
                 ratio[holder], labels[holder] = found, "gas_balance"
         return DetectorResult(name=NAME, score=ratio / (1.0 + ratio),
-                              threshold=np.full(n, THRESHOLD), voted=ratio > 1.0, alone=True,
+                              threshold=decision_thresholds(n), voted=ratio > 1.0, alone=True,
                               measure=ratio, measure_name="ratio", labels=tuple(labels))
 
     def _balance(self, ts: float, feats: ReadingFeatures, holder: int, net: int, col: int,

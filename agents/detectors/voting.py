@@ -30,6 +30,17 @@ RULE_SCORE, RULE_THRESHOLD = 1.0, 0.5
 _RULE_THRESHOLDS: dict[int, F64] = {}
 
 
+def decision_thresholds(n: int) -> F64:
+    """The threshold (0.5) of the ``n`` readings of a scan for the detectors that decide
+    themselves (rules, the baseline and process checks): one read-only array per scan length,
+    shared, since a scan's results are never written to."""
+    threshold = _RULE_THRESHOLDS.get(n)
+    if threshold is None:
+        threshold = _RULE_THRESHOLDS[n] = np.full(n, RULE_THRESHOLD)
+        threshold.flags.writeable = False
+    return threshold
+
+
 @dataclass(frozen=True)
 class DetectorResult:
     """One detector's scores, thresholds and votes for the readings of a scan."""
@@ -51,13 +62,9 @@ class DetectorResult:
 
     @classmethod
     def rule(cls, name: str, violated: BoolArray) -> DetectorResult:
-        n = violated.shape[0]
-        threshold = _RULE_THRESHOLDS.get(n)
-        if threshold is None:
-            threshold = _RULE_THRESHOLDS[n] = np.full(n, RULE_THRESHOLD)
-            threshold.flags.writeable = False
-        return cls(name=name, score=cast(F64, violated * RULE_SCORE), threshold=threshold,
-                   voted=violated, is_rule=True)
+        return cls(name=name, score=cast(F64, violated * RULE_SCORE),
+                   threshold=decision_thresholds(violated.shape[0]), voted=violated,
+                   is_rule=True)
 
 
 @dataclass(frozen=True)
