@@ -102,9 +102,7 @@ class EdgeRuntime:
                  devices=len(self.pollers), journal=str(self.settings.journal))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_until_done(self._tasks)
         self._tasks.clear()
         try:
             await self.heartbeat()
@@ -113,8 +111,7 @@ class EdgeRuntime:
         if self._forward_task is not None:
             if not self._forward_task.done():
                 await self.journal.wait_empty(self.settings.drain_on_stop_s)
-            self._forward_task.cancel()
-            await asyncio.gather(self._forward_task, return_exceptions=True)
+            await cancel_until_done([self._forward_task])
             self._forward_task = None
         if self.health is not None:
             await self.health.stop()
@@ -159,6 +156,18 @@ def _report_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("task_crashed", task=task.get_name(), error=repr(task.exception()),
                   exc_info=task.exception())
+
+
+async def cancel_until_done(tasks: list[asyncio.Task[None]], *, every_s: float = 1.0) -> None:
+    """Cancel ``tasks`` and wait until they have ended, cancelling again those still running
+    every ``every_s``: on Python 3.11 ``asyncio.wait_for`` (which pymodbus awaits under every
+    read) loses a cancellation that arrives as its inner future completes, and the task then
+    goes on as if never cancelled (a poller still polling, a stop waiting for ever)."""
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=every_s)
 
 
 def _link_key(name: str, device: DeviceConfig) -> str:
