@@ -222,7 +222,20 @@ def create_app(settings: AgentsSettings) -> faust.App:
         if app.rebalancing:
             watch.pause()
             return
-        stalls = watch.observe(time.monotonic(), seen)
+        stalls = []
+        for stall in watch.observe(time.monotonic(), seen):
+            try:
+                unread = await probe.consumable(stall.partition, stall.seek_to,
+                                                stall.offsets.end)
+            except OffsetsUnavailableError as exc:
+                log.warning("stall_watch_offsets_unavailable", error=str(exc))
+                unread = True
+            if unread:
+                stalls.append(stall)
+            else:  # only transaction markers lie beyond what the group committed
+                log.info("stall_watch_markers_only", partition=str(stall.partition),
+                         committed=stall.offsets.committed, end=stall.offsets.end)
+                watch.forget(stall.partition)
         for stall in stalls:
             if stall.action == "seek":
                 log.warning("agents_input_stalled_seeking", partition=str(stall.partition),

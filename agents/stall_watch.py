@@ -7,9 +7,12 @@ from aiokafka's fetcher (its position at the log's end) but never reached the st
 nothing seeks back. Plant detection would then stop without a word. The watch compares, for
 every input partition assigned to this worker, the group's committed offset with the log's
 end: a partition that is behind and whose committed offset has not moved for ``after_s``
-(rebalances and table recovery excluded) is stalled. The first time, the worker seeks it back
-to its committed offset (the records are fetched and delivered again; scans already applied
-are skipped by their ``seq``); if it is still stalled ``after_s`` later, the worker exits with
+(rebalances and table recovery excluded) is stalled, unless what lies beyond its committed
+offset is only transaction markers (the caller asks the broker, :meth:`StallWatch.forget`:
+commands appended in transactions leave one after every batch). The first time, the worker
+seeks it back to its committed offset (the records are fetched and delivered again; scans
+already applied are skipped by their ``seq``); if it is still stalled ``after_s`` later, the
+worker exits with
 :data:`EXIT_STALLED` for its supervisor to restart it: its state and offsets are on the log,
 and a restart after ``kill -9`` loses and repeats nothing (the restart test shows it).
 """
@@ -89,6 +92,11 @@ class StallWatch:
         """Forget what was seen (a rebalance or recovery is under way: nothing is committed
         then, and that is no stall)."""
         self._tracks.clear()
+
+    def forget(self, partition: Partition) -> None:
+        """The partition turned out to hold nothing to consume beyond its committed offset
+        (only transaction markers): it is caught up, and its next wait starts afresh."""
+        self._tracks.pop(partition, None)
 
     def observe(self, now: float, seen: Mapping[Partition, Offsets]) -> list[Stall]:
         """Take the offsets of the partitions assigned now; return those stalled."""

@@ -6,22 +6,37 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from agents.features.reading import MODEL_FEATURES
 from agents.models.signing import new_key_pair, sign_artifact
-from agents.offset_probe import BrokerOffsets
+from agents.offset_probe import BrokerOffsets, OffsetsUnavailableError
 from agents.stall_watch import EXIT_STALLED, Offsets, Partition
+from streams.codec import encode
 from streams.events import ModelDeployed
 from streams.topics import Topics
 from tests.agents_streams import scripted_scans
 from tests.integration.agents_harness import Worker, delete_app_topics, produce, worker_env
 from tests.integration.conftest import StackEndpoints
-from tests.waiting import eventually
+from tests.waiting import eventually, eventually_async
+
+
+async def _first_offsets(probe: BrokerOffsets, partitions: list[Partition]
+                         ) -> Mapping[Partition, Offsets]:
+    """The offsets, once the broker has a coordinator for the group (a broker that just
+    started creates its offsets topic first)."""
+    async def read() -> Mapping[Partition, Offsets] | None:
+        try:
+            return await probe.offsets(partitions)
+        except OffsetsUnavailableError:
+            return None
+    return await eventually_async(read, timeout=60, interval=0.5,
+                                  what="the group coordinator answering")
 
 
 async def test_broker_offsets_reads_committed_first_and_next_offsets(
@@ -33,7 +48,7 @@ async def test_broker_offsets_reads_committed_first_and_next_offsets(
     probe = BrokerOffsets(stack.kafka, group)
     everything = [Partition(name, p) for p in range(topics["scans"].partitions)]
     try:
-        seen = await probe.offsets(everything)
+        seen = await _first_offsets(probe, everything)
         (busy,) = [p for p in everything if seen[p].end > 0]
         assert seen[busy] == Offsets(committed=-1, start=0, end=12)
         assert all(seen[p] == Offsets(-1, 0, 0) for p in everything if p != busy)
@@ -93,6 +108,68 @@ async def test_a_worker_whose_input_stalls_seeks_then_exits_for_a_restart(
         assert stalled["partition"] == seek["partition"] and stalled["exit_code"] == 75
         # where the worker stood, for whoever reads the log
         assert "--- consumer partitions ---" in log and "create_app.<locals>.detect" in log
+    finally:
+        worker.stop()
+        await delete_app_topics(stack, f"agents-{unique}")
+
+
+async def _append_in_transactions(stack: StackEndpoints, topic: str, key: bytes,
+                                  values: list[bytes]) -> None:
+    """Each value in a transaction of its own, as the API appends commands: every commit
+    leaves a marker that takes an offset but is never delivered."""
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers,
+                                transactional_id=f"tx-{uuid.uuid4()}")
+    await producer.start()
+    try:
+        for value in values:
+            async with producer.transaction():
+                await producer.send(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def test_only_transaction_markers_beyond_the_committed_offset_are_nothing_to_read(
+        stack: StackEndpoints, topics: Topics, unique: str) -> None:
+    name = topics.name("scans")
+    key = b"plant-tx"
+    await _append_in_transactions(stack, name, key, [b"a", b"b", b"c"])
+    probe = BrokerOffsets(stack.kafka, f"g{unique}")
+    try:
+        everything = [Partition(name, p) for p in range(topics["scans"].partitions)]
+        seen = await _first_offsets(probe, everything)
+        (busy,) = [p for p in everything if seen[p].end > 0]
+        end = seen[busy].end
+        assert end == 6  # three records at 0, 2, 4, each followed by its commit marker
+        # a group that read all three commits 5: behind 1 by the offsets, nothing to read
+        assert not await probe.consumable(busy, 5, end)
+        assert await probe.consumable(busy, 4, end)
+        assert await probe.consumable(busy, 0, end)
+        assert not await probe.consumable(busy, end, end)
+        await _append_in_transactions(stack, name, key, [b"d"])
+        later = (await probe.offsets([busy]))[busy].end
+        assert later == 8 and await probe.consumable(busy, 5, later)
+    finally:
+        await probe.stop()
+
+
+async def test_a_worker_fed_in_transactions_is_never_stalled(
+        stack: StackEndpoints, topics: Topics, unique: str, tmp_path: Path) -> None:
+    scans = scripted_scans(6, datetime.now(UTC) - timedelta(seconds=6), boot_id=uuid.uuid4())
+    env = worker_env(stack, topics, f"agents-{unique}", tmp_path / "data", stall_after_s="5",
+                     session_timeout_s="6")
+    worker = Worker(env, tmp_path / "worker.log").start()
+    try:
+        assert worker.proc is not None
+        proc = worker.proc
+        await _append_in_transactions(stack, topics.name("scans"), topics.key_for(scans[0]),
+                                      [encode(s) for s in scans])
+        # the group commits the offset after the last scan; the log ends one marker later:
+        # the watch looks past it, again and again, where it used to seek and then exit
+        eventually(lambda: worker.log().count('"stall_watch_markers_only"') >= 3
+                   or proc.poll() is not None, timeout=120, interval=0.2,
+                   what="the stall watch looking past the commit markers three times")
+        assert proc.poll() is None, worker.log()[-3000:]
+        assert '"agents_input_stalled' not in worker.log()
     finally:
         worker.stop()
         await delete_app_topics(stack, f"agents-{unique}")
