@@ -24,8 +24,6 @@ DEMO_PLANT_ID = "demo-plant"
 #: simulated hours the agents learn the demo plant before judging it: its first day, which
 #: the demo scenario keeps free of faults, and an hour
 DEMO_COMMISSION_H = 25.0
-#: restarts of a service that asks for them (per demo run) before the demo gives up
-MAX_RESTARTS = 5
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -87,9 +85,8 @@ def demo(
             running = supervisor.start(service)
             _say(f"  {service.name}: pid {running.proc.pid}, log {running.log_file}")
         _print_where_to_look(info, api_port, modbus_port, edge_metrics_port, owner_token)
-        restarts: dict[str, int] = {}
         while not stop.wait(0.5):
-            if supervisor.restart_or_report(restarts, MAX_RESTARTS, _say):
+            if supervisor.restart_or_report(_say):
                 code = 1
                 break
     finally:

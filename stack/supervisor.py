@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,28 @@ class Running:
     ref: ProcessRef
     log_file: Path
     log: IO[bytes]
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """When a service that asked for a restart starts again: after ``first_s``, doubling
+    with each restart in a row up to ``max_s``, without a cap on their number (a stalled
+    worker must not leave the plant unmonitored for good). A run that lasted
+    ``healthy_after_s`` starts the count afresh."""
+
+    first_s: float = 1.0
+    max_s: float = 60.0
+    healthy_after_s: float = 600.0
+
+    def delay(self, in_a_row: int) -> float:
+        return float(min(self.max_s, self.first_s * 2.0 ** max(in_a_row - 1, 0)))
+
+
+@dataclass
+class _Pending:
+    running: Running
+    due: float
 
 
 class Supervisor:
@@ -40,6 +63,9 @@ class Supervisor:
         self._log_dir = log_dir
         self._env = dict(env)
         self.running: list[Running] = []
+        #: restarts in a row per service, and the restarts waiting for their time
+        self.restarts: dict[str, int] = {}
+        self._pending: dict[str, _Pending] = {}
 
     def start(self, service: Service) -> Running:
         self._log_dir.mkdir(parents=True, exist_ok=True)
@@ -59,23 +85,32 @@ class Supervisor:
         running.log.close()
         return self.start(running.service)
 
-    def restart_or_report(self, restarts: dict[str, int], max_restarts: int,
-                          say: Callable[[str], None]) -> bool:
-        """Start again each exited service whose exit code asks for it (at most
-        ``max_restarts`` times per service, counted in ``restarts``); returns True when a
-        service ended for good (its exit is reported through ``say``)."""
+    def restart_or_report(self, say: Callable[[str], None], backoff: Backoff = Backoff(),
+                          now: float | None = None) -> bool:
+        """Start again, after its backoff, each exited service whose exit code asks for it;
+        returns True when a service ended for good (its exit is reported through ``say``)."""
+        now = time.monotonic() if now is None else now
         ended = False
         for running, code in self.exited():
             name = running.service.name
-            if code in running.service.restart_on and restarts.get(name, 0) < max_restarts:
-                restarts[name] = restarts.get(name, 0) + 1
-                again = self.restart(running)
-                say(f"  {name} exited with code {code} and asked for a restart "
-                    f"({restarts[name]} of {max_restarts}): pid {again.proc.pid}; see "
-                    f"{running.log_file}")
+            if name in self._pending:
                 continue
-            say(f"error: {name} exited with code {code}; see {running.log_file}")
-            ended = True
+            if code not in running.service.restart_on:
+                say(f"error: {name} exited with code {code}; see {running.log_file}")
+                ended = True
+                continue
+            if now - running.started >= backoff.healthy_after_s:
+                self.restarts[name] = 0
+            self.restarts[name] = in_a_row = self.restarts.get(name, 0) + 1
+            wait = backoff.delay(in_a_row)
+            self._pending[name] = _Pending(running, now + wait)
+            say(f"  {name} exited with code {code} and asked for a restart ({in_a_row} in a "
+                f"row): starting it again in {wait:g} s; see {running.log_file}")
+        for name, pending in list(self._pending.items()):
+            if now >= pending.due:
+                del self._pending[name]
+                again = self.restart(pending.running)
+                say(f"  {name} started again: pid {again.proc.pid}")
         return ended
 
     def exited(self) -> list[tuple[Running, int]]:
