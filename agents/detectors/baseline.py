@@ -10,8 +10,9 @@ by default) and at least ``min_samples`` readings, the detector only learns:
   changes, with resets or wrap-arounds: totalisers, operating hours, heartbeats, daily
   sums), or *analog*;
 * for analog tags, the band of the value, of its 10-minute and 1-hour means (each learnt once
-  the window has been filled) and of its 1-hour slope, the largest 10-minute spread, and the
-  longest time the value stood still, at 0 (equipment off) and elsewhere;
+  the window has been filled) and of its 1-hour slope, how many moving readings sat at each
+  edge of each band (within ``edge_tolerance`` of its width), the largest 10-minute spread,
+  and the longest time the value stood still, at 0 (equipment off) and elsewhere;
 * for counters, the band of their rate (increments over about an hour; a reset or wrap adds
   nothing) and the longest time without an increment;
 * for discrete tags, the states seen;
@@ -20,7 +21,11 @@ by default) and at least ``min_samples`` readings, the detector only learns:
 **Detection.** Afterwards, per reading, each check gives a ratio that is 1.0 at its limit:
 
 * ``value``, ``mean_10m``, ``mean_1h`` (analog): distance outside the learnt band, in units of
-  the band's width, over ``margin`` (sudden jumps, offsets, level shifts, slow drifts);
+  the band's width, over ``margin`` (sudden jumps, offsets, level shifts, slow drifts). An
+  edge the tag sat at for at least ``edge_share`` of its readings is a limit of the process
+  (a heating circuit at its supply set point, a heat source at full power, a flow at 0):
+  beyond it the allowance is ``edge_margin`` edge tolerances, not the band's margin (an
+  offset that stays inside a wide on/off swing but passes the set point);
 * ``slope_1h`` (integrator, a kind only the catalogue or a rule gives: a gas holder's fill,
   whose level wanders with any small imbalance): the 1-hour slope outside its band, likewise;
 * ``spread_10m`` (analog): the 10-minute spread over the largest one seen, over
@@ -66,13 +71,17 @@ CHECKS = ("value", "mean_10m", "mean_1h", "spread_10m", "stuck", "slope_1h", "ra
 _FLOAT_ARRAYS: dict[str, tuple[int, float]] = {
     "first_ts": (0, np.nan), "last_ts": (0, np.nan), "n": (0, 0.0), "n_int": (0, 0.0),
     "n_changes": (0, 0.0), "n_up": (0, 0.0), "n_down": (0, 0.0),
-    "lo": (3, np.inf), "hi": (3, -np.inf), "spread_hi": (0, 0.0),
+    "lo": (3, np.inf), "hi": (3, -np.inf), "at_lo": (3, 0.0), "at_hi": (3, 0.0),
+    "spread_hi": (0, 0.0),
     "slope_lo": (0, np.inf), "slope_hi": (0, -np.inf), "max_run": (0, 0.0),
     "max_run_zero": (0, 0.0), "bad_since": (0, np.nan), "max_bad": (0, 0.0),
     "prev": (0, np.nan), "rate": (2, np.nan), "rate_lo": (2, np.inf), "rate_hi": (2, -np.inf),
     "inc_ts": (2, np.nan), "max_stall": (2, 0.0), "states": (-1, np.nan), "n_states": (0, 0.0),
     "direction": (0, 0.0), "decided_ts": (0, np.nan)}
 _INT_ARRAYS = ("kind", "forced")
+#: arrays a snapshot written before they existed lacks: restored with their fill (a tag
+#: commissioned then has no edges to hold, only its bands)
+_ADDED_ARRAYS = ("at_lo", "at_hi")
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,9 @@ class BaselineConfig:
     missing_factor: float = 2.0
     min_missing_s: float = 180.0
     max_states: int = 8
+    edge_tolerance: float = 0.02
+    edge_share: float = 0.05
+    edge_margin: float = 2.0
 
 
 def _grow(arr: npt.NDArray[Any], capacity: int, fill: float) -> npt.NDArray[Any]:
@@ -112,6 +124,9 @@ class BaselineBank:
     n_down: F64
     lo: F64  # (columns, 3): bands of the value, the 10-minute and the 1-hour mean
     hi: F64
+    #: (columns, 3): readings that sat at the low and the high edge of each band
+    at_lo: F64
+    at_hi: F64
     spread_hi: F64  # largest 10-minute spread
     slope_lo: F64  # band of the 1-hour slope (judged for integrators instead of their level)
     slope_hi: F64
@@ -140,7 +155,8 @@ class BaselineBank:
         self._params = np.array([cfg.commission_s, cfg.min_samples, cfg.margin,
                                  cfg.spread_margin, cfg.stuck_factor, cfg.min_stuck_s,
                                  cfg.rate_margin, cfg.stall_factor, cfg.min_stall_s,
-                                 cfg.missing_factor, cfg.min_missing_s])
+                                 cfg.missing_factor, cfg.min_missing_s, cfg.edge_tolerance,
+                                 cfg.edge_share, cfg.edge_margin])
         self.size = 0
         for name, (width, _) in _FLOAT_ARRAYS.items():
             width = cfg.max_states if width < 0 else width
@@ -177,8 +193,9 @@ class BaselineBank:
         baseline_step(ts, step.idx, step.value, step.valid, step.jump, agg.mean[1], agg.mean[2],
                       agg.std[1], agg.slope_per_s[2], feats.since_change_s, self._params,
                       self.config.max_states, self.first_ts, self.last_ts, self.n, self.n_int,
-                      self.n_changes, self.n_up, self.n_down, self.lo, self.hi, self.spread_hi,
-                      self.slope_lo, self.slope_hi, self.max_run, self.max_run_zero,
+                      self.n_changes, self.n_up, self.n_down, self.lo, self.hi, self.at_lo,
+                      self.at_hi, self.spread_hi, self.slope_lo, self.slope_hi, self.max_run,
+                      self.max_run_zero,
                       self.bad_since, self.max_bad, self.prev, self.rate, self.rate_lo,
                       self.rate_hi, self.inc_ts, self.max_stall, self.states, self.n_states,
                       self.direction, self.decided_ts, self.kind, self.forced, ratio, check)
@@ -221,6 +238,10 @@ class BaselineBank:
         bank = cls(config)
         size = int(meta["size"])
         for k in (*_FLOAT_ARRAYS, *_INT_ARRAYS):
+            if f"base.{k}" not in arrays and k in _ADDED_ARRAYS:
+                width, fill = _FLOAT_ARRAYS[k]
+                setattr(bank, k, np.full((size, width), fill))
+                continue
             arr = np.asarray(arrays[f"base.{k}"]).copy()
             if arr.shape[0] != size:
                 raise ValueError(f"baseline state of {size} columns has {k} of {arr.shape}")

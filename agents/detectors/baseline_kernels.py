@@ -45,12 +45,50 @@ def _track_rates(col: int, ts: float, x: float, learn: bool, prev: Arr, last_ts:
 
 
 @kernel
+def _edges(col: int, s: int, level: float, moved: bool, edge_tol: float, lo: Arr, hi: Arr,
+           at_lo: Arr, at_hi: Arr) -> None:
+    """Widen band ``s`` of ``col`` to ``level`` and count the readings that sat at either
+    edge: within ``edge_tol`` of the band's width, counted only when the value itself moved
+    (a held lab value is not a limit). An edge that moves further than that starts anew."""
+    old_lo, old_hi = lo[col, s], hi[col, s]
+    new_lo, new_hi = min(old_lo, level), max(old_hi, level)
+    lo[col, s], hi[col, s] = new_lo, new_hi
+    tol = edge_tol * (new_hi - new_lo) if math.isfinite(new_hi - new_lo) else 0.0
+    if new_hi - old_hi > tol or not math.isfinite(old_hi):
+        at_hi[col, s] = 0.0
+    if old_lo - new_lo > tol or not math.isfinite(old_lo):
+        at_lo[col, s] = 0.0
+    if moved and new_hi - level <= tol:
+        at_hi[col, s] += 1.0
+    if moved and level - new_lo <= tol:
+        at_lo[col, s] += 1.0
+
+
+@kernel
+def _edge_ratio(level: float, lo: float, hi: float, at_lo: float, at_hi: float, count: float,
+                edge_tol: float, edge_share: float, edge_margin: float) -> float:
+    """How far ``level`` lies beyond an edge the tag sat at while commissioning (a
+    controller's or an actuator's limit: a heating circuit at its supply set point, a heat
+    source at full power), in ``edge_margin`` tolerances (0 inside; 0 when no edge held at
+    least ``edge_share`` of the readings)."""
+    limit = edge_margin * edge_tol * (hi - lo)
+    if not (limit > 0.0) or count <= 0.0:
+        return 0.0
+    r = 0.0
+    if at_hi >= edge_share * count and level > hi:
+        r = (level - hi) / limit
+    if at_lo >= edge_share * count and level < lo:
+        r = max(r, (lo - level) / limit)
+    return r
+
+
+@kernel
 def _learn(col: int, ts: float, age: float, x: float, jump: float, m10: float, m60: float,
            s10: float, slope: float, run: float, max_states: int, n: Arr, n_int: Arr,
-           n_changes: Arr, n_up: Arr, n_down: Arr, lo: Arr, hi: Arr, spread_hi: Arr,
-           slope_lo: Arr, slope_hi: Arr, max_run: Arr, max_run_zero: Arr, prev: Arr,
-           last_ts: Arr, rate: Arr, rate_lo: Arr, rate_hi: Arr, inc_ts: Arr, max_stall: Arr,
-           states: Arr, n_states: Arr) -> None:
+           n_changes: Arr, n_up: Arr, n_down: Arr, lo: Arr, hi: Arr, at_lo: Arr, at_hi: Arr,
+           edge_tol: float, spread_hi: Arr, slope_lo: Arr, slope_hi: Arr, max_run: Arr,
+           max_run_zero: Arr, prev: Arr, last_ts: Arr, rate: Arr, rate_lo: Arr, rate_hi: Arr,
+           inc_ts: Arr, max_stall: Arr, states: Arr, n_states: Arr) -> None:
     n[col] += 1.0
     if abs(x - round(x)) < 1e-9:
         n_int[col] += 1.0
@@ -63,8 +101,8 @@ def _learn(col: int, ts: float, age: float, x: float, jump: float, m10: float, m
     for s in range(3):
         level = x if s == 0 else (m10 if s == 1 else m60)
         if math.isfinite(level) and age >= _WINDOWS_AFTER[s]:
-            lo[col, s] = min(lo[col, s], level)
-            hi[col, s] = max(hi[col, s], level)
+            _edges(col, s, level, math.isfinite(jump) and jump != 0.0, edge_tol, lo, hi,
+                   at_lo, at_hi)
     if math.isfinite(s10) and age >= _WINDOWS_AFTER[1]:
         spread_hi[col] = max(spread_hi[col], s10)
     if math.isfinite(slope) and age >= _WINDOWS_AFTER[2]:
@@ -116,7 +154,8 @@ def _band(value: float, lo: float, hi: float, floor: float) -> float:
 def baseline_step(ts: float, idx: Arr, value: Arr, valid: Arr, jump: Arr, m10: Arr, m60: Arr,
                   s10: Arr, slope: Arr, since_change: Arr, params: Arr, max_states: int,
                   first_ts: Arr, last_ts: Arr, n: Arr, n_int: Arr, n_changes: Arr, n_up: Arr,
-                  n_down: Arr, lo: Arr, hi: Arr, spread_hi: Arr, slope_lo: Arr, slope_hi: Arr,
+                  n_down: Arr, lo: Arr, hi: Arr, at_lo: Arr, at_hi: Arr, spread_hi: Arr,
+                  slope_lo: Arr, slope_hi: Arr,
                   max_run: Arr, max_run_zero: Arr, bad_since: Arr, max_bad: Arr, prev: Arr,
                   rate: Arr, rate_lo: Arr, rate_hi: Arr, inc_ts: Arr, max_stall: Arr,
                   states: Arr, n_states: Arr, direction: Arr, decided_ts: Arr, kind: Arr,
@@ -124,11 +163,13 @@ def baseline_step(ts: float, idx: Arr, value: Arr, valid: Arr, jump: Arr, m10: A
     """Learn from or judge each reading of a scan taken at ``ts``; fills ``ratio`` (1.0 at a
     check's limit) and ``check`` (the check that gave it, -1 when none). ``params``:
     commission_s, min_samples, margin, spread_margin, stuck_factor, min_stuck_s, rate_margin,
-    stall_factor, min_stall_s, missing_factor, min_missing_s."""
+    stall_factor, min_stall_s, missing_factor, min_missing_s, edge_tol, edge_share,
+    edge_margin."""
     commission_s, min_samples, margin, spread_margin = params[0], params[1], params[2], params[3]
     stuck_factor, min_stuck_s, rate_margin = params[4], params[5], params[6]
     stall_factor, min_stall_s, missing_factor, min_missing_s = (params[7], params[8], params[9],
                                                                  params[10])
+    edge_tol, edge_share, edge_margin = params[11], params[12], params[13]
     for i in range(idx.shape[0]):
         col = idx[i]
         x = value[i]
@@ -157,8 +198,9 @@ def baseline_step(ts: float, idx: Arr, value: Arr, valid: Arr, jump: Arr, m10: A
             if age < commission_s or n[col] < min_samples:
                 _learn(col, ts, age, x, jump[i], m10[i], m60[i], s10[i], slope[i],
                        since_change[i], max_states, n, n_int, n_changes, n_up, n_down, lo, hi,
-                       spread_hi, slope_lo, slope_hi, max_run, max_run_zero, prev, last_ts,
-                       rate, rate_lo, rate_hi, inc_ts, max_stall, states, n_states)
+                       at_lo, at_hi, edge_tol, spread_hi, slope_lo, slope_hi, max_run,
+                       max_run_zero, prev, last_ts, rate, rate_lo, rate_hi, inc_ts, max_stall,
+                       states, n_states)
                 judge = False
             else:
                 _decide(col, commission_s, max_states, n, n_int, n_changes, n_up, n_down,
@@ -172,7 +214,10 @@ def baseline_step(ts: float, idx: Arr, value: Arr, valid: Arr, jump: Arr, m10: A
                     level = x if s == 0 else (m10[i] if s == 1 else m60[i])
                     if math.isfinite(level) and math.isfinite(lo[col, s]):
                         floor = 1e-9 * max(abs(hi[col, s]), 1.0)
-                        r = _band(level, lo[col, s], hi[col, s], floor) / margin
+                        r = max(_band(level, lo[col, s], hi[col, s], floor) / margin,
+                                _edge_ratio(level, lo[col, s], hi[col, s], at_lo[col, s],
+                                            at_hi[col, s], n[col], edge_tol, edge_share,
+                                            edge_margin))
                         if r > best:
                             best, which = r, s  # VALUE, MEAN_10M, MEAN_1H
             if k == INTEGRATOR and math.isfinite(slope[i]) and math.isfinite(slope_lo[col]):

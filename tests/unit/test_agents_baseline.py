@@ -221,8 +221,8 @@ def test_heating_circulation_stopped_is_found_through_the_roles() -> None:
     proc.catalogue(catalogue(hz__vorlauf=(None, "heating.supply_temp"),
                              hz__ruecklauf=(None, "heating.return_temp")))
     _, found = run(items, proc=proc)
-    names = {c.name for a in found for c in a.top_features}
-    assert "derived:heating.delta_t:process.circulation" in names
+    said = {(f.tag, f.check) for a in found for f in a.findings}
+    assert ("derived:heating.delta_t", "process.circulation") in said
     first = min(a.event_time for a in found if "derived:heating.delta_t" in a.tags)
     assert first >= START + timedelta(seconds=at * STEP_S)
     # without roles the two temperatures alone say nothing the band sees at once
@@ -299,3 +299,62 @@ def test_the_gas_balance_finds_gas_that_escapes_but_not_a_holder_venting() -> No
     assert "escapes" in finding.text
     # the same loss through the open over-pressure valve of a full holder: no leak
     assert found(holder_scans(at + 200, leak_from=at, venting_from=at)) == []
+
+
+def edge_scans(n: int, offset_from: int, offset: float = 5.0,
+               held_from: int | None = None) -> list[ScanRecorded]:
+    """A heating circuit whose supply sits at its 80 °C set point while the heat source
+    runs (three quarters of the time) and falls to 46 °C when it is off; from
+    ``offset_from`` its sensor reads ``offset`` K high. ``held_from``: the supply is a
+    value held for hours (a lab result), not a live reading, from there on."""
+    rng = np.random.default_rng(11)
+    boot = uuid.uuid4()
+    out = []
+    for k in range(n):
+        on = (k // 30) % 4 != 0
+        supply = (80.0 if on else 46.0) + 0.15 * rng.standard_normal()
+        if held_from is not None:
+            supply = 80.3 if (k // 240) % 2 == 0 else 46.2
+        if k >= offset_from:
+            supply += offset
+        out.append(ScanRecorded(plant_id="p", edge_boot_id=boot, seq=k, device="plc",
+                                poll_group="fast",
+                                readings=(Reading(tag="supply", value=supply,
+                                                  quality=Quality.GOOD),),
+                                source_ts=START + timedelta(seconds=k * STEP_S)))
+    return out
+
+
+def test_an_offset_past_the_edge_a_tag_sat_at_is_found_inside_its_wide_band() -> None:
+    at = COMMISSIONED + 200
+    # 5 K is far inside half the 34-K band (the band's own margin), but past the set point
+    # the supply sat at while commissioning
+    _, found = run(edge_scans(at + 120, offset_from=at))
+    flagged = [a for a in found if "supply" in a.tags]
+    assert flagged and min(a.event_time for a in flagged) >= START + timedelta(
+        seconds=at * STEP_S)
+    assert "value" in checks(found, "supply")
+    # the same readings without the offset stay quiet, and so does a small one within noise
+    _, quiet = run(edge_scans(at + 120, offset_from=at, offset=0.0))
+    assert not [a for a in quiet if "supply" in a.tags]
+    _, small = run(edge_scans(at + 120, offset_from=at, offset=0.3))
+    assert not [a for a in small if "supply" in a.tags]
+
+
+def test_a_held_value_at_its_edge_is_not_a_limit() -> None:
+    at = COMMISSIONED + 200
+    # the same +5 K on a value held for two hours at a time: its edges are no limit, so only
+    # the band's own margin applies
+    _, found = run(edge_scans(at + 120, offset_from=at, held_from=0))
+    assert not [a for a in found if "supply" in a.tags]
+
+
+def test_a_snapshot_from_before_edge_counts_restores_without_them() -> None:
+    proc, _ = run(edge_scans(COMMISSIONED + 10, offset_from=10 ** 9))
+    bank = proc.states["p|plc|fast"].baseline
+    meta, arrays = bank.to_parts()
+    older = {k: v for k, v in arrays.items() if k not in ("base.at_lo", "base.at_hi")}
+    restored = type(bank).from_parts(meta, older, bank.config)
+    assert restored.at_hi.shape == bank.at_hi.shape and not restored.at_hi.any()
+    assert bank.at_hi.any()  # the live bank did count the set point
+    np.testing.assert_array_equal(restored.hi, bank.hi)
