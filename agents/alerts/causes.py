@@ -95,10 +95,18 @@ def _agitator(fs: Sequence[Finding]) -> Cause | None:
     return None
 
 
+#: an air flow at most this share of its normal low has stopped; a flow that is merely low
+#: follows the gas it is dosed into (the controller's ratio), which is no failure of its own
+AIR_STOPPED_SHARE = 0.1
+
+
 def _air_dosing(fs: Sequence[Finding]) -> Cause | None:
-    f = _has(fs, {"air.dosing_flow", "air.dosing_run"})
-    if f is None or _high(f):
-        return None
+    f = _has(fs, {"air.dosing_run"})
+    if f is None or not (f.value == 0.0 or "state" in f.check):
+        f = _has(fs, {"air.dosing_flow"})
+        if f is None or f.value is None or f.normal_low is None \
+                or f.value > AIR_STOPPED_SHARE * f.normal_low:
+            return None
     return Cause("air_dosing_failure", "Air dosing for desulphurisation stopped: " + f.text,
                  Severity.WARNING, "primary")
 

@@ -114,6 +114,20 @@ def test_causes_in_words() -> None:
     assert cause_of((), ("a", "b")).title == "unusual readings of a, b"
 
 
+def test_air_dosing_fails_when_its_air_stops_not_when_it_follows_less_gas() -> None:
+    stopped = finding("air", role="air.dosing_flow", value=0.0, low=4.0, high=9.0)
+    assert cause_of((stopped,), ("air",)).key == "air_dosing_failure"
+    off = finding("run", "baseline.state", role="air.dosing_run", value=0.0, low=None,
+                  high=None)
+    assert cause_of((off,), ("run",)).key == "air_dosing_failure"
+    # a cold digester makes less gas, and the ratio controller doses less air into it
+    less = finding("air", role="air.dosing_flow", value=2.5, low=4.0, high=9.0)
+    assert cause_of((less,), ("air",)).key != "air_dosing_failure"
+    cold = finding("t", "baseline.mean_1h", role="digester.temperature", value=36.0,
+                   low=39.5, high=40.5)
+    assert cause_of((less, cold), ("air", "t")).key == "digester_temperature"
+
+
 def test_flapping_is_suppressed_during_the_holdoff() -> None:
     alerts = PlantAlerts("plant-a")
     alerts.on_anomaly(anomaly(0), T0, holdoff_s=600)
