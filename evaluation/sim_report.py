@@ -28,6 +28,9 @@ class Summary:
     openings: int
     incidents: int
     alarm_h: float
+    #: time in alarm and outside faults, process faults lasting until the plant was back
+    alarm_recovered_h: float
+    quiet_recovered_days: float
     lenient_false_alerts: int
     acid_leads_h: tuple[float | None, ...]
 
@@ -47,6 +50,13 @@ class Summary:
     def alarm_share(self) -> float:
         """Share of the time outside faults with an alert open."""
         return self.alarm_h / (24.0 * self.quiet_days) if self.quiet_days else 0.0
+
+    @property
+    def alarm_share_recovered(self) -> float:
+        """:attr:`alarm_share` with each process fault lasting until the plant's true state
+        was back (not 24 h)."""
+        return (self.alarm_recovered_h / (24.0 * self.quiet_recovered_days)
+                if self.quiet_recovered_days else 0.0)
 
     def rate(self, family: str) -> float:
         found, total = self.process if family == "process" else self.sensor
@@ -72,6 +82,8 @@ def summarise(runs: Iterable[SimRun]) -> Summary:
         sensor=count("sensor"), acute_delay_min=med(acute), other_delay_min=med(other),
         openings=sum(r.openings for r in runs), incidents=sum(r.incidents for r in runs),
         alarm_h=sum(r.alarm_s for r in runs) / 3600.0,
+        alarm_recovered_h=sum(r.alarm_recovered_s for r in runs) / 3600.0,
+        quiet_recovered_days=sum(r.quiet_recovered_s for r in runs) / 86400.0,
         lenient_false_alerts=sum(r.lenient_false_alerts for r in runs),
         acid_leads_h=tuple(a.lead_h for r in runs for a in r.acid))
 

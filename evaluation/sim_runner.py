@@ -22,10 +22,12 @@ import numpy as np
 
 from evaluation.baselines import BASELINES, run_baseline
 from evaluation.replay import PLANT_ID, ReplayOptions, TableReplay
+from evaluation.sim_recovery import recovered_at
 from evaluation.sim_scoring import RunData, SimRun, score
 from simulator.catalogue import plant_catalogue
 from simulator.engine import Simulation
 from simulator.scenario import Scenario, list_scenarios, load_scenario
+from simulator.tags import build_tags
 
 SPLITS = ("tuning", "evaluation")
 #: Normal operation before a scenario's own timeline: the detectors' commissioning period.
@@ -88,11 +90,15 @@ def run_scenario(scenario: Scenario, options: ReplayOptions, *, split: str = "",
     canonical = sorted(names, key=names.__getitem__)
     tags = [names[t] for t in canonical]
     values = np.empty((n, len(tags)))
+    every = sorted(sim.values)  # the plant's true state, whatever its sensors
+    truth = np.empty((n, len(every)))
     elapsed = np.empty(n)
     ph = np.empty(n)
     for i in range(n):
         row = sim.advance(step)
         values[i] = [row.get(t, np.nan) for t in canonical]
+        true = build_tags(sim.plant)
+        truth[i] = [true.get(t, np.nan) for t in every]
         elapsed[i] = sim.elapsed_s
         ph[i] = sim.plant.out.ph
     origin = sim.start
@@ -103,9 +109,11 @@ def run_scenario(scenario: Scenario, options: ReplayOptions, *, split: str = "",
     scored_from = lead_in_h * 3600.0
     plant, labels = run.plant.name, sim.labels.written
     t0 = origin.timestamp()
+    back = recovered_at(labels, origin, every, truth, elapsed, scored_from)
     data = RunData(elapsed=elapsed, flags=result.flags, tags=result.tags, ph=ph,
                    scored_from_s=scored_from,
-                   incidents=tuple((a - t0, b - t0, c) for a, b, c in result.incidents))
+                   incidents=tuple((a - t0, b - t0, c) for a, b, c in result.incidents),
+                   recovered_s=back)
     ours = score(name, plant, split, labels, data, origin, naming.name)
     train = values[elapsed <= scored_from]
     scored: dict[str, SimRun] = {}
@@ -113,6 +121,7 @@ def run_scenario(scenario: Scenario, options: ReplayOptions, *, split: str = "",
         found = run_baseline(baseline, tags, train, values)
         scored[baseline] = score(name, plant, split, labels,
                                  RunData(elapsed=elapsed, flags=found.flags, tags=found.tags,
-                                         ph=ph, scored_from_s=scored_from),
+                                         ph=ph, scored_from_s=scored_from,
+                                         recovered_s=back),
                                  origin, naming.name)
     return SimResult(ours, scored)

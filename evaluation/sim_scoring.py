@@ -12,6 +12,10 @@
   (``recovery_s`` by family: a process needs time to settle after its fault ends): episode
   openings (alerts) and incident openings per plant-day, and the time the plant stood in alarm
   (any episode open, or any incident open) as hours per plant-day and as a share of that time.
+  Beside it, the time in alarm with each process fault's window ending instead when the
+  plant's true state is back (:mod:`evaluation.sim_recovery`, from the simulator, the same
+  for every detector; ``alarm_recovered_s``): shorter where the plant settles within a day,
+  longer where it takes days (a large digester warming up again after its heating failed).
 * The lenient figures of earlier versions (any flag of any tag inside a fault's window counts
   as detecting it; a false alert is an opening outside the windows) are kept beside them,
   labelled as such, so old and new numbers can be compared.
@@ -91,6 +95,9 @@ class SimRun:
     incidents: int  # incident openings outside fault windows
     alarm_s: float  # time with any alert open, outside fault windows
     quiet_s: float  # scored time outside fault windows
+    #: the same two with process faults lasting until the plant's true state was back
+    alarm_recovered_s: float
+    quiet_recovered_s: float
     tag_alarm_s: float  # alert-seconds summed over tags, outside fault windows
     lenient_false_alerts: int
     acid: tuple[AcidOutcome, ...]
@@ -169,6 +176,9 @@ class RunData:
     #: the alert agent's incidents (opened, cleared, cause) in run seconds; None: a baseline
     #: without them (its incidents are the spans with any alert open)
     incidents: tuple[tuple[float, float, str], ...] | None = None
+    #: per label, the run second the plant had recovered from it (None: by ``RECOVERY_S``),
+    #: for the second time-in-alarm figure
+    recovered_s: tuple[float | None, ...] = ()
 
 
 def score(name: str, plant: str, split: str, labels: Sequence[Mapping[str, object]],
@@ -179,14 +189,17 @@ def score(name: str, plant: str, split: str, labels: Sequence[Mapping[str, objec
     eps = episodes(data.elapsed, data.flags, data.tags)
     start0, stop = data.scored_from_s, float(data.elapsed[-1])
     windows: list[tuple[float, float]] = []
+    recovered: list[tuple[float, float]] = []  # until the plant's true state was back
     outcomes: list[FaultOutcome] = []
     acid: list[AcidOutcome] = []
     unscored: list[str] = []
     acid_tags = {n for n in map(rename, ACID_TAGS) if n is not None}
-    for label in labels:
+    for n, label in enumerate(labels):
         family = str(label["family"])
         start, end = seconds(str(label["start"]), origin), seconds(str(label["end"]), origin)
         windows.append((start, end + RECOVERY_S.get(family, 3600.0)))
+        back = data.recovered_s[n] if n < len(data.recovered_s) else None
+        recovered.append(windows[-1] if back is None else (start, back))
         if family not in SCORED_FAMILIES:
             unscored.append(str(label["kind"]))
             continue
@@ -229,6 +242,7 @@ def score(name: str, plant: str, split: str, labels: Sequence[Mapping[str, objec
     incidents = sum(1 for a, _ in spans if not _inside(a, merged))
     if data.incidents is not None:  # what the operator sees: an incident open
         plant_alarm = _union(spans)
+    merged_back = _union([*recovered, (0.0, start0)])
     lenient = _lenient_false_alerts(data, merged)
     noisiest = sorted(((t, int(c), h) for t, (c, h) in per_tag.items()),
                       key=lambda x: (-x[1], -x[2]))[:5]
@@ -236,6 +250,8 @@ def score(name: str, plant: str, split: str, labels: Sequence[Mapping[str, objec
         scenario=name, plant=plant, split=split, days=(stop - start0) / 86400.0,
         faults=tuple(outcomes), openings=openings, incidents=incidents,
         alarm_s=sum(_outside(a, b, merged) for a, b in plant_alarm), quiet_s=quiet_s,
+        alarm_recovered_s=sum(_outside(a, b, merged_back) for a, b in plant_alarm),
+        quiet_recovered_s=_outside(0.0, stop, merged_back),
         tag_alarm_s=sum(_outside(e.start_s, e.end_s, merged) for e in eps),
         lenient_false_alerts=lenient, acid=tuple(acid), unscored=tuple(unscored),
         noisiest=tuple(noisiest))

@@ -15,6 +15,7 @@ from cli.eval_cmd import eval_app
 from evaluation.nab_data import NabFile, load_nab
 from evaluation.nab_runner import novelty_rules, row_scores, score_corpus, series_scores
 from evaluation.replay import ReplayOptions, TableReplay, tag_name
+from evaluation.sim_recovery import recovered_at
 from evaluation.sim_runner import run_scenario
 from evaluation.sim_scoring import CLEAR_AFTER_S, RunData, score
 from evaluation.skab_data import load_skab
@@ -160,6 +161,42 @@ def test_sim_scoring_is_honest_about_detections_and_false_alarms() -> None:
                     ph=data.ph, scored_from_s=3600.0)
     assert all(f.delay_s is None for f in score("t", "p", "tuning", labels, every, start,
                                                   lambda t: t).faults)
+    # the plant back from its heating failure only at 37 h (its true state says so): of the
+    # pH alarm at 36-38 h only the hour after it counts there; the 24-h rule counts it all
+    assert run.alarm_recovered_s == run.alarm_s  # no recovery times: the 24-h rule
+    back = RunData(elapsed=elapsed, flags=flags, tags=tuple(tags), ph=data.ph,
+                   scored_from_s=3600.0, recovered_s=(37 * 3600.0, 12 * 3600.0, None))
+    late = score("t", "p", "tuning", labels, back, start, lambda t: t)
+    assert late.openings == run.openings and late.alarm_s == run.alarm_s
+    assert late.alarm_recovered_s == pytest.approx(59 * 60 + CLEAR_AFTER_S)
+    # quiet time lost: 35-37 h (heating until 37 h instead of 30 h, inside the chp trip's
+    # 24 h until 35 h); the chp trip back at 12 h gives nothing back (inside the heating's)
+    assert late.quiet_recovered_s == pytest.approx(late.quiet_s - 2 * 3600.0)
+
+
+def test_a_process_fault_lasts_until_the_plants_true_state_is_back() -> None:
+    hours = np.arange(0, 60, 1 / 60)
+    elapsed = hours * 3600.0
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    # digester temperature: 40 +- 0.2 in the lead-in; heating lost 20-24 h; 4 K down,
+    # back up at 0.25 K/h from 24 h: within its band (and 5 % of it) again at 39.1 h
+    temp = 40.0 + 0.2 * np.sin(hours)
+    temp = np.where((hours >= 20) & (hours < 24), 40.0 - (hours - 20), temp)
+    temp = np.where(hours >= 24, np.minimum(36.0 + 0.25 * (hours - 24), temp), temp)
+    counter = hours * 100.0  # a counter never returns to its lead-in range: not used
+    truth = np.column_stack([temp, counter])
+    label = {"kind": "heating_failure", "family": "process",
+             "start": "2026-03-01T20:00:00+00:00", "end": "2026-03-02T00:00:00+00:00",
+             "acts_on": ["dig1.temp", "chp.hours"], "moves": []}
+    sensor = {**label, "family": "sensor"}
+    (back, none) = recovered_at([label, sensor], start, ["dig1.temp", "chp.hours"], truth,
+                                elapsed, lead_in_s=12 * 3600.0)
+    assert none is None
+    assert back is not None and 39.0 * 3600 <= back <= 39.3 * 3600
+    # a fault whose tags never left: recovered an hour after its end, not sooner
+    calm = {**label, "acts_on": ["chp.hours"]}
+    assert recovered_at([calm], start, ["dig1.temp", "chp.hours"], truth, elapsed,
+                        lead_in_s=12 * 3600.0) == (25 * 3600.0,)
 
 
 def test_sim_runner_detects_a_stuck_sensor_and_prints_baselines() -> None:
