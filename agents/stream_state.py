@@ -14,32 +14,34 @@ import numpy as np
 import numpy.typing as npt
 
 from agents.detectors.baseline import BaselineBank, BaselineConfig
+from agents.detectors.contract import ScanContext, ScanDetector
 from agents.detectors.deployed import DeployedModel
-from agents.detectors.envelope import EnvelopeDetector
 from agents.detectors.envelope_track import EnvelopeTrack
-from agents.detectors.hst import HalfSpaceTreesDetector, squash
+from agents.detectors.hst import HalfSpaceTreesDetector
 from agents.detectors.novelty import NoveltyBank
 from agents.detectors.process import GasBalance, ProcessChecks
-from agents.detectors.protocol import ZScoreDetector
-from agents.detectors.rules import RULE_NAMES, RuleBook, RuleSpec
+from agents.detectors.rules import RuleBook, RuleSpec
 from agents.detectors.thresholds import QuantileThresholds
-from agents.detectors.voting import DetectorResult, Verdict, vote
+from agents.detectors.voting import Verdict, vote
 from agents.errors import StateError
 from agents.features.derived import Derivation
 from agents.features.reading import ReadingFeatures
 from agents.features.windows import TagWindows, windows_from_parts, windows_to_parts
 from agents.shadow import ShadowTally
 from agents.state_codec import pack, unpack
+from agents.stream_detectors import (
+    BaselineVoter,
+    HstVoter,
+    ModelVoter,
+    NoveltyVoter,
+    ProcessVoter,
+    RulesVoter,
+    ZScoreVoter,
+)
 from agents.tag_catalogue import EMPTY, PlantCatalogue
 
-_ZSCORE = ZScoreDetector()
-HST_TOP_TAGS = 3
-HST_MIN_Z = 3.0
-#: Samples the short window needs before the rate and quality rules judge it.
-MIN_SHORT_SAMPLES = 10
 PERIOD_SCANS = 16  # scan intervals averaged for the sampling period
 SHADOW_PREFIX = "shadow:"
-_RULE_RESULTS = tuple(f"rule.{name}" for name in RULE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class StreamState:
         self.novelty = NoveltyBank()
         self.baseline = BaselineBank(config.baseline)
         self.process = ProcessChecks()
-        self.thresholds = {"zscore": self._new_thresholds()}
+        self.thresholds = {"zscore": self.new_thresholds()}
         #: model id -> sha256 of the model whose scores its thresholds learnt
         self.model_sha: dict[str, str | None] = {}
         #: envelope model id (``shadow:<id>`` for a shadow) -> its rolling window and peak
@@ -88,7 +90,7 @@ class StreamState:
         self.hst = HalfSpaceTreesDetector(n_trees=config.hst_trees, height=config.hst_height,
                                           window_size=config.hst_window)
         #: windows column of each HST feature (built with the trees)
-        self._hst_cols: npt.NDArray[np.int64] | None = None
+        self.hst_cols: npt.NDArray[np.int64] | None = None
         self.boot_id: str | None = None
         self.seq = -1
         self.next_emit_ts = float("-inf")
@@ -97,10 +99,11 @@ class StreamState:
         self._catalogued = 0
         #: per column: its role (catalogue) and the kind the baseline detector must take
         self.roles: list[str | None] = []
-        self._forced: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self.forced: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._derivation: tuple[list[str], PlantCatalogue, Derivation] | None = None
 
-    def _new_thresholds(self) -> QuantileThresholds:
+    def new_thresholds(self) -> QuantileThresholds:
+        """Per-tag adaptive thresholds with the stream's settings and sampling period."""
         c = self.config
         thresholds = QuantileThresholds(quantile=c.quantile, margin=c.margin, floor=0.5,
                                         warmup=c.warmup)
@@ -130,68 +133,6 @@ class StreamState:
     def mark_applied(self, boot_id: str, seq: int) -> None:
         self.boot_id, self.seq = boot_id, seq
 
-    def _stat(self, name: str, feats: ReadingFeatures, score: npt.NDArray[np.float64],
-              eligible: npt.NDArray[np.bool_], key: str | None = None) -> DetectorResult:
-        idx = feats.step.idx
-        threshold, voted = self.thresholds[key or name].decide(idx, score, eligible,
-                                                               self.windows.selector(idx))
-        return DetectorResult(name=name, score=score, threshold=threshold, voted=voted)
-
-    def _hst(self, feats: ReadingFeatures, warm: npt.NDArray[np.bool_]) -> DetectorResult:
-        n = feats.step.idx.shape[0]
-        valid = feats.step.valid
-        hst = self.hst
-        cols = feats.step.idx[valid]
-        score = 0.0
-        threshold = self.hst_threshold.threshold_one(0)
-        has_sample = cols.size > 0
-        ready = hst.learned >= hst.window_size and has_sample
-        if has_sample:
-            if hst.features is None:
-                tags = self.windows.tags
-                hst.build([tags[i] for i in cols])
-            if self._hst_cols is None:
-                index = self.windows.index
-                self._hst_cols = np.array([index[f] for f in hst.features or []],
-                                          dtype=np.int64)
-            by_col = np.empty(len(self.windows.tags))
-            by_col.fill(np.nan)
-            by_col[cols] = squash(feats.z_value[valid])
-            by_col[self.rulebook.non_statistical] = np.nan  # left out, as a missing tag is
-            score = hst.score_learn(by_col[self._hst_cols], score=ready)
-        voted = np.zeros(n, dtype=np.bool_)
-        if ready:
-            any_voted = False
-            if score > threshold and self.hst_threshold.warm_one(0):
-                absz = np.where(valid & warm, np.abs(feats.z_value), 0.0)
-                top = np.argsort(-absz)[:HST_TOP_TAGS]
-                voted[top[absz[top] >= HST_MIN_Z]] = True
-                any_voted = bool(voted.any())
-            if np.count_nonzero(warm) and not any_voted:
-                self.hst_threshold.observe_one(0, score, threshold)
-        scores, thresholds = np.empty(n), np.empty(n)
-        scores.fill(score)
-        thresholds.fill(threshold)
-        return DetectorResult(name="hst", score=scores, threshold=thresholds, voted=voted)
-
-    def _model_result(self, model: DeployedModel, feats: ReadingFeatures,
-                      eligible: npt.NDArray[np.bool_], key: str) -> DetectorResult | None:
-        """A deployed model's result on the scan; ``key`` names its state (thresholds, an
-        envelope's track): the model id, or ``shadow:<model id>`` for a shadow."""
-        if isinstance(model, EnvelopeDetector):
-            track = self.envelopes.get(key)
-            if track is None or not track.fits(model):
-                track = self.envelopes[key] = EnvelopeTrack.for_model(model)
-            step = feats.step
-            return track.vote(model, self.windows.index, len(self.windows.tags), step.idx,
-                              step.value, step.valid)
-        sha = model.ref.sha256 if model.ref is not None else None
-        if key not in self.model_sha or sha != self.model_sha[key]:
-            # a new model (or version) scores differently: its thresholds learn anew
-            self.thresholds[key] = self._new_thresholds()
-            self.model_sha[key] = sha
-        return self._stat(model.name, feats, model.score_rows(feats.model_x), eligible, key)
-
     def _eligible(self, feats: ReadingFeatures) -> tuple[npt.NDArray[np.bool_],
                                                          npt.NDArray[np.bool_]]:
         """Warm readings, and warm valid ones: a cold, invalid or non-statistical reading
@@ -204,10 +145,11 @@ class StreamState:
                        live: Verdict) -> Verdict:
         """The vote with a shadow ``model`` in place of the live model of its id (after
         :meth:`detect` of the same scan, whose other results it reuses)."""
-        result = self._model_result(model, feats, self._eligible(feats)[1],
-                                    SHADOW_PREFIX + model.name)
+        warm, eligible = self._eligible(feats)
+        ctx = ScanContext(ts=float("nan"), feats=feats, warm=warm, eligible=eligible)
+        result = ModelVoter(self, model, SHADOW_PREFIX + model.name).vote(ctx)
         others = [r for r in live.results if r.name != model.name]
-        return vote(others if result is None else [*others, result], self.config.min_votes)
+        return vote([*others, *result], self.config.min_votes)
 
     def forget_shadow(self, model_id: str) -> None:
         """Drop the state of a shadow that ended."""
@@ -225,7 +167,7 @@ class StreamState:
                                         Derivation(catalogue.roles(tags)))
         return found[2]
 
-    def _apply_catalogue(self, catalogue: PlantCatalogue) -> None:
+    def apply_catalogue(self, catalogue: PlantCatalogue) -> None:
         """Columns' roles and forced kinds: a rule's kind first, then the catalogue's."""
         tags = self.windows.tags
         if catalogue is self._catalogue and len(tags) == self._catalogued:
@@ -233,45 +175,38 @@ class StreamState:
         self._catalogue, self._catalogued = catalogue, len(tags)
         self.roles = catalogue.roles(tags)
         rules = self.rulebook.kinds
-        self._forced = np.where(rules != 0, rules, catalogue.kinds(tags))
+        self.forced = np.where(rules != 0, rules, catalogue.kinds(tags))
+
+    def detectors(self, models: list[DeployedModel],
+                  catalogue: PlantCatalogue = EMPTY) -> list[ScanDetector]:
+        """Every detector the stream runs on a scan, in voting order: the z-score family
+        (``statistical``), the deployed ``models``, HalfSpaceTrees (``statistical``), the
+        baseline and process checks (unless ``baseline`` is off), novelty and the rules."""
+        statistical = self.config.statistical
+        found: list[ScanDetector] = [ZScoreVoter(self)] if statistical else []
+        found.extend(ModelVoter(self, model, model.name) for model in models)
+        if statistical:
+            found.append(HstVoter(self))
+        if self.config.baseline is not None:
+            found.extend((BaselineVoter(self, catalogue), ProcessVoter(self)))
+        found.extend((NoveltyVoter(self), RulesVoter(self)))
+        return found
+
+    def context(self, ts: float, feats: ReadingFeatures) -> ScanContext:
+        """What every detector sees of the scan at ``ts`` (its features just computed)."""
+        if self.period_s is None:
+            self._note_time(ts)
+        self.rulebook.extend(self.windows.tags)
+        warm, eligible = self._eligible(feats)
+        return ScanContext(ts=ts, feats=feats, warm=warm, eligible=eligible)
 
     def detect(self, ts: float, feats: ReadingFeatures, models: list[DeployedModel],
                catalogue: PlantCatalogue = EMPTY) -> Verdict:
-        """Score, threshold and vote the readings of the scan (at ``ts``) just added to the
-        windows (``catalogue``: the plant's tag kinds and roles)."""
-        if self.period_s is None:
-            self._note_time(ts)
-        step = feats.step
-        idx = step.idx
-        self.rulebook.extend(self.windows.tags)
-        warm, eligible = self._eligible(feats)
-        statistical = self.config.statistical
-        results = [self._stat("zscore", feats, _ZSCORE.score_rows(feats.model_x), eligible)
-                   ] if statistical else []
-        for model in models:
-            found = self._model_result(model, feats, eligible, model.name)
-            if found is not None:
-                results.append(found)
-        if statistical:
-            results.append(self._hst(feats, warm))
-        if self.config.baseline is not None:
-            self._apply_catalogue(catalogue)
-            self.baseline.extend(self._forced)
-            results.append(self.baseline.vote(ts, feats))
-            checked = self.process.vote(ts, feats, self.windows.tags, self.roles,
-                                        self.baseline)
-            if checked is not None:
-                results.append(checked)
-        self.novelty.extend(self.rulebook.novelty_warmup, self.rulebook.novelty_rest)
-        if self.novelty.active:
-            results.append(self.novelty.vote(idx, step.value, step.valid))
-        short = feats.agg  # the short window's row (0) judges rates and quality
-        rules = self.rulebook.check(
-            idx, step.value, step.valid, short.slope_per_s[0], feats.since_change_s,
-            self.windows.n_changes[idx] >= 3, short.bad_share[0], samples=short.samples[0],
-            min_samples=MIN_SHORT_SAMPLES)
-        results.extend(DetectorResult.rule(name, hit) for name, hit in
-                       zip(_RULE_RESULTS, rules.values(), strict=True))
+        """Run every detector on the readings of the scan (at ``ts``) just added to the
+        windows (``catalogue``: the plant's tag kinds and roles) and vote."""
+        ctx = self.context(ts, feats)
+        results = [r for detector in self.detectors(models, catalogue)
+                   for r in detector.vote(ctx)]
         return vote(results, self.config.min_votes)
 
     def to_bytes(self) -> bytes:
@@ -318,7 +253,7 @@ class StreamState:
         state = cls(config, rules)
         state.windows = windows_from_parts(meta["windows"], arrays)
         state.hst = HalfSpaceTreesDetector.from_parts(meta["hst"], arrays)
-        state.thresholds = {name: state._new_thresholds() for name in meta["thresholds"]}
+        state.thresholds = {name: state.new_thresholds() for name in meta["thresholds"]}
         for name, thr in state.thresholds.items():
             thr.load_arrays(f"thr.{name}", arrays)
         state.hst_threshold.load_arrays("thr.hst", arrays)

@@ -1,6 +1,10 @@
-"""The detector protocol: learn from and score one sample; higher scores are more anomalous.
+"""The per-sample scorer protocol of the models a detector wraps (the z-score family, a
+deployed IsolationForest or autoencoder): learn from and score one sample of the model
+features; higher scores are more anomalous. The contract every detector of a stream keeps
+is :class:`agents.detectors.contract.ScanDetector` (a scorer becomes one behind per-tag
+adaptive thresholds, :mod:`agents.stream_detectors`).
 
-Every detector also scores a batch of rows (one row per reading, columns
+Every scorer also scores a batch of rows (one row per reading, columns
 :data:`agents.features.reading.MODEL_FEATURES`) so the agent pays numpy's per-call cost once
 per scan, not once per reading. ``score_one`` of a mapping equals the batch score of that row.
 """
