@@ -140,7 +140,10 @@ class PlantAlerts:
         if new_tags and len(incident.tags) < MAX_TAGS:
             incident.tags.extend(new_tags[:MAX_TAGS - len(incident.tags)])
             changes["tags"] = tuple(incident.tags)
-        if cause.tier == "primary" and incident.cause != cause.key:
+        # a primary cause names the incident; so does a graver finding of the same cause
+        # (the heating's circulation stopped, after its temperatures fell)
+        graver = rose and cause.severity is Severity.CRITICAL and incident.cause == cause.key
+        if cause.tier == "primary" and (incident.cause != cause.key or graver):
             incident.cause, incident.tier = cause.key, cause.tier
             incident.title, incident.summary = cause.title[:200], _summary(anomaly)
             changes.update(title=incident.title, cause=incident.cause,

@@ -89,8 +89,14 @@ async def test_each_fault_opens_exactly_one_incident_with_its_cause(
                 last = max((a.event_time for a in c.of(AnomalyDetected)), default=None)
                 heating = windows["heating_failure"][0] + 2 * 3600.0
                 causes = set(final_causes(c.of(AlertOpened), c.of(AlertUpdated)).values())
+                critical = {u.alert_id for u in c.of(AlertUpdated)
+                            if u.severity.value == "critical"}
+                heated = [a for a, cause in final_causes(c.of(AlertOpened),
+                                                         c.of(AlertUpdated)).items()
+                          if cause == "heating_failure"]
                 return last is not None and last.timestamp() >= heating and \
-                    {"gas_leak", "chp_trip", "heating_failure"} <= causes
+                    {"gas_leak", "chp_trip", "heating_failure"} <= causes and \
+                    all(a in critical for a in heated)
             await c.wait_for(done, worker, timeout=300, what="the three incidents")
             opened = c.of(AlertOpened)
             causes = final_causes(opened, c.of(AlertUpdated))
@@ -117,6 +123,9 @@ async def test_each_fault_opens_exactly_one_incident_with_its_cause(
             (heating,) = by_cause["heating_failure"]  # opened by the PLC's heating-fault bit
             assert any(u.alert_id == heating.alert_id and u.severity.value == "critical"
                        for u in c.of(AlertUpdated))
+            titles = [u.title for u in sorted(c.of(AlertUpdated), key=lambda u: u.anomaly_count)
+                      if u.alert_id == heating.alert_id and u.title]
+            assert titles and "no heat reaches the digester" in titles[-1], titles
         # what the worker learnt, read from the log again for an engineer to review
         processor = await learn_from_log(stack.kafka, topics, PLANT,
                                          commission_s=LEAD_IN_H * 3600.0)

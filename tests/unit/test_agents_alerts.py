@@ -105,6 +105,23 @@ def test_a_primary_cause_takes_over_an_incident_opened_by_an_alarm_bit() -> None
     assert len(alerts.incidents) == 2
 
 
+def test_a_graver_finding_of_the_same_cause_renames_the_incident() -> None:
+    alerts = PlantAlerts("plant-a")
+    cold = (finding("HZ:RL", role="heating.return_temp", value=42.4, low=43.4, high=65.5,
+                    text="heating return temperature: reading 42.4, below its normal"),)
+    circ = (Finding(tag="derived:heating.delta_t", check="process.circulation", value=0.1,
+                    normal_low=1.8, text="heating supply and return within 0.1 K"),)
+    out = feed(alerts, (0, anomaly(0, findings=cold)), (60, anomaly(60, findings=circ)),
+               (120, anomaly(120, findings=cold)))
+    (opened,) = [e for e in out if isinstance(e, AlertOpened)]
+    assert opened.cause == "heating_failure" and opened.title.startswith("Heating fault")
+    updates = [e for e in out if isinstance(e, AlertUpdated)]
+    assert updates[0].severity is Severity.CRITICAL
+    assert updates[0].title is not None and updates[0].title.startswith("Heating failure")
+    # the lesser finding after it names nothing again
+    assert all(u.title is None for u in updates[1:])
+
+
 def test_causes_in_words() -> None:
     assert cause_of((finding("x", "baseline.mean_1h", role="digester.fos_tac", value=0.31,
                              low=0.22, high=0.25),), ("x",)).key == "acidification"
