@@ -53,14 +53,14 @@ class AlertWorker:
     def _state(self, plant_id: str, partition: int | None = None) -> PlantAlerts:
         state = self.plants.get(plant_id)
         if state is None:
-            saved = self.store.load(plant_id)
             state = PlantAlerts(plant_id)
-            if saved:
-                try:
+            try:
+                saved = self.store.load(plant_id)
+                if saved:
                     state = PlantAlerts.from_bytes(saved)
-                except StateError as exc:
-                    log.error("alert_state_unreadable_starting_fresh", plant_id=plant_id,
-                              error=str(exc))
+            except StateError as exc:
+                log.error("alert_state_unreadable_starting_fresh", plant_id=plant_id,
+                          error=str(exc))
             self.plants[plant_id] = state
         if partition is not None:
             state.partition = partition

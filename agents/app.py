@@ -27,7 +27,7 @@ from faust.streams import Stream
 from faust.tables.manager import TableManager
 from faust.types import TP, EventT, StreamT, TableT
 
-from agents import task_dump
+from agents import state_chunks, task_dump
 from agents.alert_worker import AlertWorker
 from agents.catalogue_follower import CatalogueFollower
 from agents.deadletter import Position
@@ -67,19 +67,52 @@ class TableStore:
         self.table, self.publish = table, publish
         self._topic: str | None = None
 
-    def load(self, key: str) -> bytes | None:
+    def _get(self, key: str) -> bytes | None:
         value = self.table.data.get(key.encode())
         return None if value is None else bytes(value)
 
-    async def save(self, key: str, partition: int, data: bytes) -> Awaitable[object]:
+    def load(self, key: str) -> bytes | None:
+        """The snapshot under ``key`` (joined from its parts when it was written in parts,
+        :mod:`agents.state_chunks`); :class:`StateError` when its parts do not add up."""
+        value = self._get(key)
+        if state_chunks.manifest_of(value) is None:
+            return value
+        assert value is not None
+        return state_chunks.join(key, value, self._get)
+
+    async def _put(self, key: str, partition: int, data: bytes | None) -> Awaitable[object]:
         raw_key = key.encode()
-        self.table.data[raw_key] = data
+        if data is None:
+            self.table.data.pop(raw_key, None)
+        else:
+            self.table.data[raw_key] = data
         if self._topic is None:
             self._topic = self.table.changelog_topic.get_topic_name()
         return await self.publish(self._topic, raw_key, data, partition=partition)
 
+    async def save(self, key: str, partition: int, data: bytes) -> Awaitable[object]:
+        """Write ``data`` under ``key``: whole, or in parts of at most
+        :data:`~agents.state_chunks.CHUNK_BYTES` then a manifest, then tombstones for the
+        parts of the snapshot it replaces. The result is done when the broker has them all."""
+        before = state_chunks.manifest_of(self._get(key))
+        generation = 0 if before is None else before[0] + 1
+        acks = []
+        if len(data) <= state_chunks.CHUNK_BYTES:
+            acks.append(await self._put(key, partition, data))
+        else:
+            parts, manifest = state_chunks.split(key, data, generation)
+            for part, chunk in parts:
+                acks.append(await self._put(part, partition, chunk))
+            acks.append(await self._put(key, partition, manifest))
+        if before is not None:
+            for i in range(before[1]):
+                acks.append(await self._put(state_chunks.part_key(key, before[0], i),
+                                            partition, None))
+        return asyncio.gather(*acks)
+
     def keys(self) -> Iterable[str]:
-        return [bytes(k).decode() for k in list(self.table.data.keys())]
+        return [k for raw in list(self.table.data.keys())
+                if not state_chunks.is_part(k := bytes(raw).decode())]
 
 
 def _message(event: EventT[Any]) -> Message:

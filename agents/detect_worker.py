@@ -38,10 +38,10 @@ class Message:
 
 
 class Publish(Protocol):
-    """Enqueue a message (to ``partition``, or by key when None); returns an awaitable that
-    resolves once the broker has it."""
+    """Enqueue a message (to ``partition``, or by key when None; a None value is a
+    tombstone); returns an awaitable that resolves once the broker has it."""
 
-    async def __call__(self, topic: str, key: bytes, value: bytes,
+    async def __call__(self, topic: str, key: bytes, value: bytes | None,
                        partition: int | None = None) -> Awaitable[object]: ...
 
 
@@ -158,10 +158,10 @@ class DetectWorker:
             await fut
 
     def _restore(self, key: str) -> None:
-        saved = self.store.load(key)
-        if saved is None:
-            return
         try:
+            saved = self.store.load(key)
+            if saved is None:
+                return
             self.processor.restore(key, saved)
         except StateError as exc:
             log.error("state_unreadable_starting_fresh", stream=key, error=str(exc))
@@ -169,10 +169,10 @@ class DetectWorker:
     def _restore_plant(self, plant_id: str) -> None:
         if plant_id in self.processor.plants:
             return
-        saved = self.store.load(plant_key(plant_id))
-        if saved is None:
-            return
         try:
+            saved = self.store.load(plant_key(plant_id))
+            if saved is None:
+                return
             self.processor.restore_plant(plant_id, saved)
         except StateError as exc:
             log.error("plant_state_unreadable_starting_fresh", plant=plant_id, error=str(exc))

@@ -41,7 +41,7 @@ class OutputProducer:
                 self._producer = producer
             return self._producer
 
-    async def publish(self, topic: str, key: bytes, value: bytes,
+    async def publish(self, topic: str, key: bytes, value: bytes | None,
                       partition: int | None = None) -> Awaitable[object]:
         producer = self._producer or await self._started()
         fut: Awaitable[object] = await producer.send(topic, value, key=key, partition=partition)

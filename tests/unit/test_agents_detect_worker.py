@@ -35,8 +35,9 @@ class Sink:
         self.sent: list[tuple[str, bytes, EventBase]] = []
         self.delivered = 0
 
-    async def publish(self, topic: str, key: bytes, value: bytes,
+    async def publish(self, topic: str, key: bytes, value: bytes | None,
                       partition: int | None = None) -> Awaitable[object]:
+        assert value is not None  # the worker's outputs are events, never tombstones
         self.sent.append((topic, key, decode(value)))
 
         async def delivered() -> None:
