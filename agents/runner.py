@@ -7,6 +7,7 @@ import faust
 from agents import task_dump
 from agents.app import create_app
 from agents.settings import AgentsSettings
+from agents.stop_deadline import StopDeadline
 from agents.warmup import warm_up_kernels
 from streams.gc_tuning import tune_for_streaming
 from streams.logsetup import configure_logging, get_logger
@@ -15,12 +16,28 @@ from streams.logsetup import configure_logging, get_logger
 class _Worker(faust.Worker):
     """Faust's worker; its SIGUSR1 dump of every task also says where each async generator
     (the agents and their streams) waits, which task stacks cannot show, and which partitions
-    the consumer fetches."""
+    the consumer fetches. A stop signal arms :attr:`deadline`: a graceful stop that takes
+    longer ends the process (:mod:`agents.stop_deadline`)."""
+
+    deadline: StopDeadline | None = None
 
     def _on_sigusr1(self) -> None:
         super()._on_sigusr1()
+        self._dump()
+
+    def _dump(self) -> None:
         task_dump.dump_async_generators(self.stderr)
         task_dump.dump_consumer(self.app, self.stderr)
+
+    def _on_sigterm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.arm("SIGTERM")
+        super()._on_sigterm()
+
+    def _on_sigint(self) -> None:
+        if self.deadline is not None:
+            self.deadline.arm("SIGINT")
+        super()._on_sigint()
 
 
 def run_worker(settings: AgentsSettings) -> None:
@@ -33,5 +50,6 @@ def run_worker(settings: AgentsSettings) -> None:
     get_logger("agents").info("kernels_ready", seconds=round(warm_up_kernels(), 2))
     tune_for_streaming()
     worker = _Worker(app, loglevel=settings.log.level, override_logging=False,
-                          redirect_stdouts=False, quiet=True)
+                     redirect_stdouts=False, quiet=True)
+    worker.deadline = StopDeadline(settings.stop_timeout_s, worker._dump)
     worker.execute_from_commandline()

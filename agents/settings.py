@@ -64,6 +64,9 @@ class AgentsSettings(BaseSettings):
         default=60.0, ge=5.0, description="An assigned input partition behind the log whose "
         "committed offset has not moved for this long (rebalances aside) makes the worker "
         "exit with code 75, for its supervisor to restart it.")
+    stop_timeout_s: float = Field(
+        default=8.0, gt=0, description="After SIGTERM or SIGINT, a graceful stop that takes "
+        "longer than this ends the process (exit code 70, state and offsets are on the log).")
     hst_trees: int = Field(default=10, ge=1)
     hst_height: int = Field(default=8, ge=2)
     hst_window: int = Field(default=250, ge=10)

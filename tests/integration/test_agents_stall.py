@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from agents.features.reading import MODEL_FEATURES
 from agents.models.signing import new_key_pair, sign_artifact
 from agents.offset_probe import BrokerOffsets, OffsetsUnavailableError
 from agents.stall_watch import EXIT_STALLED, Offsets, Partition
+from agents.stop_deadline import EXIT_STOP_FORCED
 from streams.codec import encode
 from streams.events import ModelDeployed
 from streams.topics import Topics
@@ -170,6 +172,41 @@ async def test_a_worker_fed_in_transactions_is_never_stalled(
                    what="the stall watch looking past the commit markers three times")
         assert proc.poll() is None, worker.log()[-3000:]
         assert '"agents_input_stalled' not in worker.log()
+    finally:
+        worker.stop()
+        await delete_app_topics(stack, f"agents-{unique}")
+
+
+async def test_sigterm_stops_a_worker_stuck_on_a_store_that_never_answers(
+        stack: StackEndpoints, topics: Topics, unique: str, tmp_path: Path) -> None:
+    # the same stuck worker as above: once its agent holds a batch it cannot finish (the
+    # stall watch says so), a graceful stop would wait for that agent
+    keys = tmp_path / "keys"
+    key = new_key_pair(keys, "release")
+    artifact = tmp_path / "model.onnx"
+    os.mkfifo(artifact)
+    signed = sign_artifact(b"never read", key, "release")
+    await produce(stack, topics, [ModelDeployed(
+        model_id="iforest", version="1", plant_id=None, sha256=signed.sha256,
+        artifact_uri=artifact.as_uri(), signature=signed.signature, key_id="release",
+        features=MODEL_FEATURES, deployed_by="test", deployed_at=datetime.now(UTC))])
+    await produce(stack, topics, scripted_scans(
+        30, datetime.now(UTC) - timedelta(seconds=30), boot_id=uuid.uuid4()))
+    env = worker_env(stack, topics, f"agents-{unique}", tmp_path / "data",
+                     trusted_keys_dir=str(keys), stall_after_s="8", stop_timeout_s="3")
+    worker = Worker(env, tmp_path / "worker.log").start()
+    try:
+        assert worker.proc is not None
+        proc = worker.proc
+        eventually(lambda: '"agents_input_stalled_seeking"' in worker.log(), timeout=60,
+                   interval=0.1, what="the stuck worker's stall watch seeking")
+        proc.send_signal(signal.SIGTERM)
+        eventually(lambda: proc.poll() is not None, timeout=20, interval=0.1,
+                   what="the worker's exit after SIGTERM")
+        log = worker.log()
+        if proc.returncode != 0:  # graceful stops end 0; a forced one says why
+            assert proc.returncode == EXIT_STOP_FORCED, log[-3000:]
+            assert '"agents_stop_forced"' in log and '"after_s": 3.0' in log
     finally:
         worker.stop()
         await delete_app_topics(stack, f"agents-{unique}")
