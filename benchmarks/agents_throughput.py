@@ -169,7 +169,7 @@ async def bare_side(servers: str, topics: Topics, source: str, n: int,
     await producer.start()
     await consumer.start()
 
-    async def publish(topic: str, key: bytes, value: bytes,
+    async def publish(topic: str, key: bytes, value: bytes | None,
                       partition: int | None = None) -> Awaitable[object]:
         fut: Awaitable[object] = await producer.send(topic, value, key=key, partition=partition)
         return fut
