@@ -10,6 +10,8 @@ COPY projections ./projections
 COPY api ./api
 COPY stack ./stack
 COPY simulator ./simulator
+COPY evaluation ./evaluation
+COPY modelops ./modelops
 COPY cli ./cli
 COPY configs ./configs
 RUN pip install --no-cache-dir . \
