@@ -35,6 +35,7 @@ from agents.deployments import DeploymentFollower
 from agents.detect_worker import DetectWorker, Message, Publish
 from agents.detectors.baseline import BaselineConfig
 from agents.detectors.rules import load_rules
+from agents.failure_exit import exit_on_failure
 from agents.faust_consumer import AgentsApp
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys
@@ -186,6 +187,12 @@ def create_app(settings: AgentsSettings) -> faust.App:
     catalogues = CatalogueFollower(settings.kafka, catalogue_topic.name,
                                    catalogue_topic.partitions, processor, reject)
 
+    def fail(agent: str, messages: list[Message], exc: Exception) -> None:
+        def dump() -> None:
+            task_dump.dump_async_generators(sys.stderr)
+            task_dump.dump_consumer(app, sys.stderr)
+        exit_on_failure(agent, [m.position for m in messages], exc, dump)
+
     # one batch at a time: a rebalance forgets the cached states only between batches
     batch_lock = asyncio.Lock()
 
@@ -198,8 +205,12 @@ def create_app(settings: AgentsSettings) -> faust.App:
                 await follower.ready.wait()
             if not catalogues.ready.is_set():  # and with every plant's kinds and roles
                 await catalogues.ready.wait()
+            messages = [_message(e) for e in events]
             async with batch_lock:
-                await detect_worker.handle([_message(e) for e in events])
+                try:
+                    await detect_worker.handle(messages)
+                except Exception as exc:  # noqa: BLE001 - never a silent, idle worker
+                    fail("detect", messages, exc)
             # Let the stream's buffering task run before the batch is released: a batch handled
             # without any suspension (all scans replayed and skipped) can otherwise stall it.
             await asyncio.sleep(0)
@@ -208,8 +219,12 @@ def create_app(settings: AgentsSettings) -> faust.App:
     @app.agent(faust_topics[topics.name("lab-results")], name="lab")
     async def lab(stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
+            messages = [_message(event)]
             async with batch_lock:
-                await detect_worker.handle([_message(event)])
+                try:
+                    await detect_worker.handle(messages)
+                except Exception as exc:  # noqa: BLE001 - never a silent, idle worker
+                    fail("lab", messages, exc)
             yield None
 
     alert_sources = app.topic(topics.name("anomalies"), topics.name("alert-commands"),
@@ -218,7 +233,11 @@ def create_app(settings: AgentsSettings) -> faust.App:
     @app.agent(alert_sources, name="alerts")
     async def alerts(stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
-            await alert_worker.handle(_message(event))
+            message = _message(event)
+            try:
+                await alert_worker.handle(message)
+            except Exception as exc:  # noqa: BLE001 - never a silent, idle worker
+                fail("alerts", [message], exc)
             yield None
 
     recovery = cast(TableManager, app.tables).recovery

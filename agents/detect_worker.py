@@ -99,7 +99,9 @@ class DetectWorker:
 
     async def add(self, msg: Message) -> None:
         """Apply one message: a scan (its features and anomalies are published), a lab result,
-        or a dead letter for anything undecodable or out of place."""
+        or a dead letter for anything undecodable or out of place, and for a scan whose
+        processing fails (a model error, or any defect: one scan can never stop the stream
+        or make the worker crash on it again after a restart)."""
         try:
             if msg.value is None:
                 raise ContractError("message has no value (tombstone)")
@@ -126,6 +128,14 @@ class DetectWorker:
             outcome = self.processor.process(event)
         except AgentsError as exc:  # e.g. the model failed to score: park the scan
             await self._dead_letter(msg, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - a defect on this scan: park it, go on
+            # the stream's cached state may be half updated: read it back from its snapshot
+            self.processor.states.pop(key, None)
+            log.error("scan_processing_failed", stream=key, topic=msg.position.topic,
+                      partition=msg.position.partition, offset=msg.position.offset,
+                      error=repr(exc))
+            await self._dead_letter(msg, exc, reason=f"processing failed: {exc!r}")
             return
         if outcome.skipped:
             self.counts["skipped"] += 1
@@ -177,8 +187,9 @@ class DetectWorker:
         except StateError as exc:
             log.error("plant_state_unreadable_starting_fresh", plant=plant_id, error=str(exc))
 
-    async def _dead_letter(self, msg: Message, exc: ContractError | AgentsError) -> None:
-        letter = dead_letter(msg.position, msg.key, msg.value, reason=str(exc),
+    async def _dead_letter(self, msg: Message, exc: Exception,
+                           reason: str | None = None) -> None:
+        letter = dead_letter(msg.position, msg.key, msg.value, reason=reason or str(exc),
                              error_type=type(exc).__name__, by=BY)
         self.counts["dead_letters"] += 1
         log.warning("message_dead_lettered", topic=msg.position.topic,

@@ -13,7 +13,7 @@ from agents.detect_worker import DetectWorker, Message
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import DEFAULT_RULES
 from agents.errors import ModelError
-from agents.pipeline import ModelSlot, ScanProcessor, stream_key
+from agents.pipeline import ModelSlot, ScanOutcome, ScanProcessor, stream_key
 from agents.stream_state import DetectionConfig
 from streams.codec import decode, encode
 from streams.events import (
@@ -22,6 +22,7 @@ from streams.events import (
     FeaturesComputed,
     LabResultRecorded,
     MessageDeadLettered,
+    ScanRecorded,
 )
 from streams.topics import Topics
 from tests.agents_streams import scripted_scans
@@ -118,6 +119,30 @@ async def test_a_model_failure_parks_the_scan_and_the_worker_goes_on() -> None:
     (letter,) = [e for _, _, e in sink.sent if isinstance(e, MessageDeadLettered)]
     assert letter.error_type == "ModelError" and "exploded" in letter.reason
     assert w.counts["dead_letters"] == 1
+
+
+async def test_a_defect_on_one_scan_parks_it_and_the_stream_goes_on_from_its_snapshot(
+        ) -> None:
+    sink, store = Sink(), Store()
+    w = worker(store, sink)
+    await w.handle([message(1, encode(SCANS[0]))])
+    real = w.processor.process
+
+    def defective(scan: ScanRecorded) -> ScanOutcome:
+        if scan.seq == SCANS[1].seq:
+            real(scan)  # the state moves on, then something breaks
+            raise IndexError("index 60 is out of bounds for axis 0 with size 60")
+        return real(scan)
+
+    w.processor.process = defective  # type: ignore[method-assign]
+    await w.handle([message(2, encode(SCANS[1])), message(3, encode(SCANS[2]))])
+    (letter,) = [e for _, _, e in sink.sent if isinstance(e, MessageDeadLettered)]
+    assert letter.error_type == "IndexError" and "processing failed" in letter.reason
+    assert letter.offset == 2
+    # the next scan is applied on the state of the last snapshot, which had not seen scan 1
+    assert (w.counts["scans"], w.counts["dead_letters"]) == (2, 1)
+    state = w.processor.states[stream_key(SCANS[2])]
+    assert state.seq == SCANS[2].seq
 
 
 def _lab(day: int, value: float) -> bytes:
