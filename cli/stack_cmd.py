@@ -23,7 +23,7 @@ def _progress(message: str) -> None:
 def print_info(info: StackInfo) -> None:
     """Connection settings (as shell exports) and where the logs are."""
     for comp in (info.kafka, info.postgres):
-        state = "running" if comp.running else "stopped"
+        state = "running" if comp.running else ("not answering" if comp.alive else "stopped")
         owner = "started by this stack" if comp.managed else "named by the environment"
         pid = f", pid {comp.pid}" if comp.pid else ""
         print(f"# {comp.name}: {state} ({owner}{pid})")

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from projections.migrate import apply_migrations
 from stack.errors import StackError
 from stack.kafka import metadata_ok, start_kafka
 from stack.kafka_jars import ensure_kafka_jars
 from stack.postgres import start_postgres, stop_postgres
-from stack.processes import ProcessRef
+from stack.processes import ProcessRef, processes_under
 from stack.settings import StackSettings
 from streams.settings import DatabaseSettings, KafkaSettings
 from streams.topic_admin import ensure_topics
@@ -36,9 +38,10 @@ class Component:
     name: str
     address: str
     managed: bool
-    running: bool
+    running: bool  # its process is alive and the server answers
     pid: int | None
     log_file: str | None
+    alive: bool = False  # its process exists (running or not answering)
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,55 @@ def _external_database() -> str | None:
     return database.url if "url" in database.model_fields_set else None
 
 
+def _ours(address: str | None, entry: dict[str, Any] | None) -> str | None:
+    """``address`` unless it is the one this stack's own server has (its own exports, read
+    back from the environment of the shell they were exported into)."""
+    entry = entry or {}
+    if address is not None and not entry.get("external") and entry.get("address") == address:
+        return None
+    return address
+
+
+def _not_in_use(name: str, home: Path, marker: str) -> None:
+    """Refuse to start a server on ``home`` while one runs there already (one the state does
+    not record, or its own that stopped answering): a second broker on the same data
+    directory corrupts the first."""
+    others = processes_under(home, marker)
+    if others:
+        pids = ", ".join(map(str, others))
+        raise StackError(
+            f"{name}: a server already runs on {home} (pid {pids}) but does not answer as "
+            f"this stack's ({home.parent / 'state.json'}); stop it (kill "
+            f"{' '.join(map(str, others))}) and run biogas stack up again")
+
+
+def _stop_started(settings: StackSettings, state: dict[str, Any], started: list[str],
+                  progress: Progress) -> None:
+    """Stop the servers this call of ``up`` started (it failed), and forget their pids."""
+    for name in started:
+        entry = state.get(name) or {}
+        ref = _ref(entry)
+        if ref is None:
+            continue
+        progress(f"{name}: stopping pid {ref.pid} (stack up failed)")
+        if name == "postgres":
+            stop_postgres(Path(entry["data_dir"]), ref, settings.pg_user)
+        else:
+            ref.terminate(timeout_s=30)
+        entry.pop("pid", None)
+        entry.pop("create_time", None)
+    _save(settings, state)
+
+
 def up(settings: StackSettings, progress: Progress = lambda _msg: None) -> StackInfo:
-    """Start whatever is not running yet (idempotent), apply migrations, report the settings."""
+    """Start whatever is not running yet (idempotent), apply migrations, report the settings.
+    On failure, the servers this call started are stopped again."""
     settings.dir.mkdir(parents=True, exist_ok=True)
     settings.dir.chmod(0o755)
     state = _load(settings)
-    ext_kafka, ext_db = _external_kafka(), _external_database()
+    ext_kafka = _ours(_external_kafka(), state.get("kafka"))
+    ext_db = _ours(_external_database(), state.get("postgres"))
+    started: list[str] = []
 
     def kafka_up() -> dict[str, Any]:
         if ext_kafka is not None:
@@ -123,6 +169,7 @@ def up(settings: StackSettings, progress: Progress = lambda _msg: None) -> Stack
         if ref is not None and ref.alive() and metadata_ok(entry["address"]):
             progress(f"kafka: already running at {entry['address']}")
             return dict(entry)
+        _not_in_use("kafka", settings.dir / "kafka", "kafka.Kafka")
         lib = ensure_kafka_jars(settings.cache_dir, settings.kafka_version)
         progress(f"kafka: starting {settings.kafka_version} (KRaft)")
         previous = None
@@ -130,6 +177,7 @@ def up(settings: StackSettings, progress: Progress = lambda _msg: None) -> Stack
             previous = (int(entry["address"].rsplit(":", 1)[1]), int(entry["controller_port"]))
         server = start_kafka(settings.dir / "kafka", lib, settings.kafka_heap,
                              settings.start_timeout_s, ports=previous)
+        started.append("kafka")
         return {"external": False, "address": server.bootstrap_servers,
                 "controller_port": server.controller_port,
                 "pid": server.process.pid, "create_time": server.process.create_time,
@@ -144,11 +192,13 @@ def up(settings: StackSettings, progress: Progress = lambda _msg: None) -> Stack
         if ref is not None and ref.alive():
             progress(f"postgres: already running at {entry['address']}")
             return dict(entry)
+        _not_in_use("postgres", settings.dir / "postgres", "bin/postgres")
         progress("postgres: starting")
         previous = int(entry["address"].rsplit(":", 1)[1].split("/")[0]) \
             if entry.get("address") else None
         server = start_postgres(settings.dir / "postgres", settings.pg_user,
                                 settings.start_timeout_s, port=previous)
+        started.append("postgres")
         return {"external": False, "address": server.dsn, "pid": server.process.pid,
                 "create_time": server.process.create_time, "log_file": str(server.log_file),
                 "data_dir": str(server.data_dir)}
@@ -164,17 +214,31 @@ def up(settings: StackSettings, progress: Progress = lambda _msg: None) -> Stack
             else:
                 errors.append(exc)
     _save(settings, state)
-    if errors:
-        raise errors[0]
-    progress("postgres: applying migrations")
-    applied = apply_migrations(DatabaseSettings(url=state["postgres"]["address"]))
-    if applied:
-        progress(f"postgres: applied {', '.join(applied)}")
-    created = asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=state["kafka"]["address"]),
-                                        Topics()))
-    if created:
-        progress(f"kafka: created {len(created)} topics")
+    try:
+        if errors:
+            raise errors[0]
+        progress("postgres: applying migrations")
+        applied = apply_migrations(DatabaseSettings(url=state["postgres"]["address"]))
+        if applied:
+            progress(f"postgres: applied {', '.join(applied)}")
+        created = asyncio.run(ensure_topics(
+            KafkaSettings(bootstrap_servers=state["kafka"]["address"]), Topics()))
+        if created:
+            progress(f"kafka: created {len(created)} topics")
+    except BaseException:
+        _stop_started(settings, state, started, progress)
+        raise
     return status(settings)
+
+
+def _answers(name: str, address: str) -> bool:
+    if name == "kafka":
+        return metadata_ok(address, timeout_s=5)
+    try:
+        psycopg.connect(address, connect_timeout=5).close()
+    except psycopg.Error:
+        return False
+    return True
 
 
 def _component(name: str, entry: dict[str, Any] | None) -> Component:
@@ -182,12 +246,13 @@ def _component(name: str, entry: dict[str, Any] | None) -> Component:
     ref = _ref(entry)
     external = bool(entry.get("external"))
     if external:
-        running = name != "kafka" or metadata_ok(entry["address"])
-    else:
-        running = ref is not None and ref.alive()
+        alive = running = name != "kafka" or metadata_ok(entry["address"])
+    else:  # its process alive, and answering
+        alive = ref is not None and ref.alive()
+        running = alive and _answers(name, str(entry["address"]))
     return Component(name=name, address=str(entry.get("address", "")), managed=not external,
                      running=running, pid=ref.pid if ref else None,
-                     log_file=entry.get("log_file"))
+                     log_file=entry.get("log_file"), alive=alive)
 
 
 def status(settings: StackSettings) -> StackInfo:

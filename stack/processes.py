@@ -18,6 +18,19 @@ import psutil
 from stack.errors import StackError
 
 
+def processes_under(path: Path, marker: str) -> list[int]:
+    """Live processes whose command line names ``path`` and ``marker`` (a server's main
+    class or program: a server on that data directory, not a ``tail`` of its log)."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+        if proc.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if str(path) in cmdline and marker in cmdline:
+            found.append(int(proc.info["pid"]))
+    return found
+
+
 @dataclass(frozen=True)
 class ProcessRef:
     """A process we started: pid plus its start time as psutil reports it."""

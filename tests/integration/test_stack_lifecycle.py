@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -17,10 +19,12 @@ from tests.waiting import eventually
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _biogas(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("BIOGAS_KAFKA_BOOTSTRAP_SERVERS", "BIOGAS_DATABASE_URL")}
-    env["BIOGAS_STACK_DIR"] = str(state_dir)
+def _biogas(state_dir: Path, *args: str,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``biogas stack ARGS`` on this stack; ``env``: variables set beside it."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("BIOGAS_KAFKA_BOOTSTRAP_SERVERS", "BIOGAS_DATABASE_URL")}
+    env = {**base, **(env or {}), "BIOGAS_STACK_DIR": str(state_dir)}
     return subprocess.run([sys.executable, "-m", "cli.main", "stack", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=180, check=False)
 
@@ -73,4 +77,65 @@ def test_up_is_idempotent_and_down_leaves_no_server_running() -> None:
         assert status.stdout.count(": stopped") == 2
     finally:
         _biogas(state_dir, "down")
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _kill_servers_under(state_dir: Path) -> None:
+    for pid in _servers_under(state_dir):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).kill()
+
+
+@pytest.mark.allow_process_leak
+def test_the_stack_never_takes_itself_for_another_nor_starts_twice_on_its_data() -> None:
+    state_dir = Path(tempfile.mkdtemp(prefix="biogas-self-"))
+    try:
+        first = _biogas(state_dir, "up")
+        assert first.returncode == 0, first.stderr
+        exports = _exports(first.stdout)
+        servers = sorted(_servers_under(state_dir))
+        # again, in the shell its exports went to: still its own servers, not external ones
+        again = _biogas(state_dir, "up", env=exports)
+        assert again.returncode == 0, again.stderr
+        assert "named by the environment" not in again.stderr + again.stdout
+        state = json.loads((state_dir / "state.json").read_text())
+        assert not state["kafka"]["external"] and state["kafka"]["pid"]
+        assert not state["postgres"]["external"] and state["postgres"]["pid"]
+
+        # a database that does not answer is not "running"
+        postmaster = psutil.Process(int(state["postgres"]["pid"]))
+        postmaster.suspend()
+        try:
+            status = _biogas(state_dir, "status")
+            assert status.returncode == 1
+            assert "# postgres: not answering" in status.stdout, status.stdout
+            assert "# kafka: running" in status.stdout
+        finally:
+            postmaster.resume()
+
+        # a state file lost while the servers run: no second broker on the same data
+        (state_dir / "state.json").unlink()
+        blind = _biogas(state_dir, "up")
+        assert blind.returncode != 0
+        assert "already runs on" in blind.stderr and "kill" in blind.stderr, blind.stderr
+        assert sorted(_servers_under(state_dir)) == servers
+    finally:
+        _biogas(state_dir, "down")
+        _kill_servers_under(state_dir)
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.mark.allow_process_leak
+def test_a_failed_up_stops_what_it_started() -> None:
+    state_dir = Path(tempfile.mkdtemp(prefix="biogas-failed-"))
+    try:
+        # a broker that cannot start (a heap too small for the JVM) beside a database that can
+        failed = _biogas(state_dir, "up", env={"BIOGAS_STACK_KAFKA_HEAP": "1k"})
+        assert failed.returncode != 0
+        assert "postgres: stopping pid" in failed.stderr, failed.stderr
+        eventually(lambda: not _servers_under(state_dir), timeout=30,
+                   what="the database this failed stack up started to stop")
+    finally:
+        _biogas(state_dir, "down")
+        _kill_servers_under(state_dir)
         shutil.rmtree(state_dir, ignore_errors=True)
