@@ -24,6 +24,7 @@ from cli.sim_cmd import sim_app
 from cli.stack_cmd import stack_app
 from cli.tokens_cmd import tokens_app
 from cli.topics_cmd import topics_app
+from streams.errors import ConfigError
 from streams.settings import describe_invalid
 
 app = typer.Typer(
@@ -60,9 +61,13 @@ def _settings_classes() -> list[type[BaseSettings]]:
 
 def main() -> None:
     """Console-script entry point. An invalid setting, in whichever command reads it, ends the
-    command with one line per bad variable naming the fix (exit 2), not a traceback."""
+    command with one line per bad variable naming the fix (exit 2), not a traceback; so does
+    a configuration file a setting names that cannot be used (``ConfigError``)."""
     try:
         app()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     except ValidationError as exc:
         classes = _settings_classes()
         if not any(cls.__name__ == exc.title for cls in classes):

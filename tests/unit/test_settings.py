@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -58,6 +60,27 @@ def test_any_command_with_a_bad_setting_names_it_and_exits_2(
         main()
     assert exc.value.code == 2
     assert f"invalid setting: {variable}={value!r}: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (None, "cannot read the rules file"), ("not json", "cannot read the rules file")])
+def test_a_rules_file_that_cannot_be_used_is_one_line_and_exit_2(
+        content: str | None, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    rules = tmp_path / "rules.json"
+    if content is not None:
+        rules.write_text(content)
+    monkeypatch.setenv("BIOGAS_AGENTS_RULES_FILE", str(rules))
+    monkeypatch.setattr("sys.argv", ["biogas", "agents", "worker"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after the worker's own start-up line
+    assert last.startswith(f"error: {rules}: {said}") and "BIOGAS_AGENTS_RULES_FILE" in last
+    assert "Traceback" not in err
 
 
 def test_a_validation_error_that_is_no_setting_is_not_reported_as_one(
