@@ -130,8 +130,11 @@ class DetectWorker:
             await self._dead_letter(msg, exc)
             return
         except Exception as exc:  # noqa: BLE001 - a defect on this scan: park it, go on
-            # the stream's cached state may be half updated: read it back from its snapshot
+            # the stream's cached state may be half updated: read it back from its snapshot,
+            # which then needs no writing (an empty state must never overwrite it)
             self.processor.states.pop(key, None)
+            self._touched.pop(key, None)
+            self._restore(key)
             log.error("scan_processing_failed", stream=key, topic=msg.position.topic,
                       partition=msg.position.partition, offset=msg.position.offset,
                       error=repr(exc))

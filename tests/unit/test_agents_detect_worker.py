@@ -14,7 +14,7 @@ from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import DEFAULT_RULES
 from agents.errors import ModelError
 from agents.pipeline import ModelSlot, ScanOutcome, ScanProcessor, stream_key
-from agents.stream_state import DetectionConfig
+from agents.stream_state import DetectionConfig, StreamState
 from streams.codec import decode, encode
 from streams.events import (
     Analyte,
@@ -141,8 +141,25 @@ async def test_a_defect_on_one_scan_parks_it_and_the_stream_goes_on_from_its_sna
     assert letter.offset == 2
     # the next scan is applied on the state of the last snapshot, which had not seen scan 1
     assert (w.counts["scans"], w.counts["dead_letters"]) == (2, 1)
-    state = w.processor.states[stream_key(SCANS[2])]
-    assert state.seq == SCANS[2].seq
+    key = stream_key(SCANS[2])
+    assert w.processor.states[key].seq == SCANS[2].seq
+    # a defect on the last scan of a batch, after a good one of the same stream: the stored
+    # snapshot stays a real one (the good scan's), never an empty state
+    later = scripted_scans(2, datetime(2026, 3, 1, tzinfo=UTC),
+                           boot_id=SCANS[0].edge_boot_id, first_seq=3)
+    broken_seq = later[1].seq
+
+    def defective_last(scan: ScanRecorded) -> ScanOutcome:
+        out = real(scan)
+        if scan.seq == broken_seq:
+            raise IndexError("boom")
+        return out
+
+    w.processor.process = defective_last  # type: ignore[method-assign]
+    await w.handle([message(4, encode(later[0])), message(5, encode(later[1]))])
+    stored = StreamState.from_bytes(store.saved[key], w.processor.config, w.processor.rules)
+    assert stored.seq == SCANS[2].seq  # the last snapshot before the batch, kept
+    assert w.processor.states[key].seq == SCANS[2].seq
 
 
 def _lab(day: int, value: float) -> bytes:
