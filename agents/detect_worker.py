@@ -99,20 +99,15 @@ class DetectWorker:
 
     async def add(self, msg: Message) -> None:
         """Apply one message: a scan (its features and anomalies are published), a lab result,
-        or a dead letter for anything undecodable or out of place, and for a scan whose
-        processing fails (a model error, or any defect: one scan can never stop the stream
-        or make the worker crash on it again after a restart)."""
+        or a dead letter for anything undecodable or out of place, and for a scan or lab
+        result whose processing fails (a model error, or any defect: one message can never
+        stop the stream or make the worker crash on it again after a restart)."""
         try:
             if msg.value is None:
                 raise ContractError("message has no value (tombstone)")
             event = decode(msg.value)
             if isinstance(event, LabResultRecorded):
-                self._restore_plant(event.plant_id)
-                self.processor.lab_result(event)
-                # beside the plant's streams when they are known (the scans topic's
-                # partition of the plant, where its snapshots are read back)
-                self._plants[event.plant_id] = self._scan_partition.get(
-                    event.plant_id, msg.position.partition)
+                await self._lab(msg, event)
                 return
             if not isinstance(event, ScanRecorded):
                 raise ContractError(f"a {event.event_type} event does not belong on "
@@ -151,6 +146,23 @@ class DetectWorker:
         self.counts["shadow_comparisons"] += len(outcome.shadows)
         self._touched[key] = self._plants[event.plant_id] = msg.position.partition
         self._scan_partition[event.plant_id] = msg.position.partition
+
+    async def _lab(self, msg: Message, event: LabResultRecorded) -> None:
+        plant = event.plant_id
+        self._restore_plant(plant)
+        try:
+            self.processor.lab_result(event)
+        except Exception as exc:  # noqa: BLE001 - a defect on this result: park it, go on
+            self.processor.plants.pop(plant, None)
+            self._plants.pop(plant, None)
+            self._restore_plant(plant)
+            log.error("lab_result_failed", plant=plant, offset=msg.position.offset,
+                      error=repr(exc))
+            await self._dead_letter(msg, exc, reason=f"processing failed: {exc!r}")
+            return
+        # beside the plant's streams when they are known (the scans topic's partition of
+        # the plant, where its snapshots are read back)
+        self._plants[plant] = self._scan_partition.get(plant, msg.position.partition)
 
     async def flush(self) -> None:
         """Wait until the broker has every queued output, then snapshot the streams and plants

@@ -187,3 +187,22 @@ async def test_plant_features_and_lab_results_survive_a_restart() -> None:
     after = second.processor.plants["plant-a"]
     assert len(after.fos_tac) == 2 and len(after.temps) == 13
     assert after.features()["fos_tac_trend_per_d"] == pytest.approx(before["fos_tac_trend_per_d"])
+
+
+async def test_a_defect_on_a_lab_result_parks_it_and_the_next_one_is_applied() -> None:
+    sink, store = Sink(), Store()
+    w = worker(store, sink)
+    real = w.processor.lab_result
+
+    def defective(event: LabResultRecorded) -> None:
+        if event.sample_id == "s1":
+            raise ValueError("a unit nobody expected")
+        real(event)
+
+    w.processor.lab_result = defective  # type: ignore[method-assign]
+    labs = [Message(Position(TOPICS.name("lab-results"), 0, k), b"plant-a", _lab(k + 1, v))
+            for k, v in enumerate((0.30, 0.36))]
+    await w.handle(labs)
+    (letter,) = [e for _, _, e in sink.sent if isinstance(e, MessageDeadLettered)]
+    assert letter.error_type == "ValueError" and letter.offset == 0
+    assert w.processor.plants["plant-a"].features()["fos_tac_last"] == 0.36
