@@ -71,10 +71,11 @@ async def test_broker_offsets_reads_committed_first_and_next_offsets(
         await probe.stop()
 
 
-async def test_a_worker_whose_input_stalls_seeks_then_exits_for_a_restart(
-        stack: StackEndpoints, topics: Topics, unique: str, tmp_path: Path) -> None:
-    # The deployed model's artifact sits on a store that never answers (a FIFO nobody
-    # writes): the worker waits for its models before it scores, so the scans stay unread.
+async def _deploy_a_model_nobody_can_fetch(stack: StackEndpoints, topics: Topics,
+                                           tmp_path: Path) -> Path:
+    """A signed model whose artifact is a FIFO nobody writes, and 30 scans: a worker waits
+    for its models before it scores, so it takes a batch it can never finish. Returns the
+    directory of the trusted key."""
     keys = tmp_path / "keys"
     key = new_key_pair(keys, "release")
     artifact = tmp_path / "model.onnx"
@@ -86,6 +87,14 @@ async def test_a_worker_whose_input_stalls_seeks_then_exits_for_a_restart(
         features=MODEL_FEATURES, deployed_by="test", deployed_at=datetime.now(UTC))])
     await produce(stack, topics, scripted_scans(
         30, datetime.now(UTC) - timedelta(seconds=30), boot_id=uuid.uuid4()))
+    return keys
+
+
+async def test_a_worker_whose_input_stalls_seeks_then_exits_for_a_restart(
+        stack: StackEndpoints, topics: Topics, unique: str, tmp_path: Path) -> None:
+    # The deployed model's artifact sits on a store that never answers (a FIFO nobody
+    # writes): the worker waits for its models before it scores, so the scans stay unread.
+    keys = await _deploy_a_model_nobody_can_fetch(stack, topics, tmp_path)
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps([{"pattern": "*", "stuck_after_s": 120}]))
     env = worker_env(stack, topics, f"agents-{unique}", tmp_path / "data",
@@ -181,17 +190,7 @@ async def test_sigterm_stops_a_worker_stuck_on_a_store_that_never_answers(
         stack: StackEndpoints, topics: Topics, unique: str, tmp_path: Path) -> None:
     # the same stuck worker as above: once its agent holds a batch it cannot finish (the
     # stall watch says so), a graceful stop would wait for that agent
-    keys = tmp_path / "keys"
-    key = new_key_pair(keys, "release")
-    artifact = tmp_path / "model.onnx"
-    os.mkfifo(artifact)
-    signed = sign_artifact(b"never read", key, "release")
-    await produce(stack, topics, [ModelDeployed(
-        model_id="iforest", version="1", plant_id=None, sha256=signed.sha256,
-        artifact_uri=artifact.as_uri(), signature=signed.signature, key_id="release",
-        features=MODEL_FEATURES, deployed_by="test", deployed_at=datetime.now(UTC))])
-    await produce(stack, topics, scripted_scans(
-        30, datetime.now(UTC) - timedelta(seconds=30), boot_id=uuid.uuid4()))
+    keys = await _deploy_a_model_nobody_can_fetch(stack, topics, tmp_path)
     env = worker_env(stack, topics, f"agents-{unique}", tmp_path / "data",
                      trusted_keys_dir=str(keys), stall_after_s="8", stop_timeout_s="3")
     worker = Worker(env, tmp_path / "worker.log").start()
