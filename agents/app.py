@@ -188,10 +188,8 @@ def create_app(settings: AgentsSettings) -> faust.App:
                                    catalogue_topic.partitions, processor, reject)
 
     def fail(agent: str, messages: list[Message], exc: Exception) -> None:
-        def dump() -> None:
-            task_dump.dump_async_generators(sys.stderr)
-            task_dump.dump_consumer(app, sys.stderr)
-        exit_on_failure(agent, [m.position for m in messages], exc, dump)
+        exit_on_failure(agent, [m.position for m in messages], exc,
+                        lambda: task_dump.dump_worker(app))
 
     # one batch at a time: a rebalance forgets the cached states only between batches
     batch_lock = asyncio.Lock()

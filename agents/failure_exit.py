@@ -13,11 +13,11 @@ worker parks it on the dead-letter topic (:mod:`agents.detect_worker`).
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
 
 from agents.deadletter import Position
 from agents.stall_watch import EXIT_STALLED
+from agents.task_dump import dump_then_exit
 from streams.logsetup import get_logger
 
 log = get_logger("agents.failure")
@@ -33,11 +33,4 @@ def exit_on_failure(agent: str, positions: Sequence[Position], exc: BaseExceptio
               topic=first.topic if first else None,
               partition=first.partition if first else None,
               offset=first.offset if first else None, exit_code=EXIT_STALLED)
-    try:
-        dump()
-    except Exception as dump_exc:  # noqa: BLE001 - the exit below matters more
-        log.error("agents_failure_dump_failed", error=repr(dump_exc))
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        exit_now(EXIT_STALLED)
+    dump_then_exit(dump, EXIT_STALLED, exit_now)

@@ -26,8 +26,7 @@ class _Worker(faust.Worker):
         self._dump()
 
     def _dump(self) -> None:
-        task_dump.dump_async_generators(self.stderr)
-        task_dump.dump_consumer(self.app, self.stderr)
+        task_dump.dump_worker(self.app, self.stderr)
 
     def _on_sigterm(self) -> None:
         if self.deadline is not None:

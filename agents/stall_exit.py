@@ -8,8 +8,6 @@ stream that no longer moves, and state and offsets are on the log, so nothing is
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 from agents import task_dump
@@ -26,8 +24,4 @@ def exit_for_restart(app: Any, stalls: list[Stall]) -> None:
                   committed=stall.offsets.committed, end=stall.offsets.end,
                   behind=stall.offsets.behind, still_for_s=round(stall.still_for_s, 1),
                   exit_code=EXIT_STALLED)
-    task_dump.dump_async_generators(sys.stderr)
-    task_dump.dump_consumer(app, sys.stderr)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(EXIT_STALLED)
+    task_dump.dump_then_exit(lambda: task_dump.dump_worker(app), EXIT_STALLED)

@@ -12,10 +12,10 @@ dump), and it exits with :data:`EXIT_STOP_FORCED`.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Callable
 
+from agents.task_dump import dump_then_exit
 from streams.logsetup import get_logger
 
 #: the exit code of a stop that had to be forced
@@ -45,11 +45,4 @@ class StopDeadline:
     def _expire(self, signal_name: str) -> None:
         log.error("agents_stop_forced", signal=signal_name, after_s=self.seconds,
                   exit_code=EXIT_STOP_FORCED)
-        try:
-            self._dump()
-        except Exception as exc:  # noqa: BLE001 - the exit below matters more than the dump
-            log.error("agents_stop_dump_failed", error=repr(exc))
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            self._exit(EXIT_STOP_FORCED)
+        dump_then_exit(self._dump, EXIT_STOP_FORCED, self._exit)

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import gc
 import inspect
+import os
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, Any
+
+from streams.logsetup import get_logger
 
 MAX_DEPTH = 50
 
@@ -125,3 +129,23 @@ def _dump_positions(app: Any, consumer: Any, out: IO[Any]) -> None:
               f"{consumer._committed_offset.get(tp)} | aiokafka {where}, buffered "
               f"{type(records[tp]).__name__ if tp in records else '-'} | "
               f"highwater {consumer.highwater(tp)} | stream queues {queues}", file=out)
+
+
+def dump_worker(app: Any, out: IO[Any] = sys.stderr) -> None:
+    """Where every async generator waits, and what the consumer fetches."""
+    dump_async_generators(out)
+    dump_consumer(app, out)
+
+
+def dump_then_exit(dump: Callable[[], None], code: int,
+                   exit_now: Callable[[int], None] = os._exit) -> None:
+    """The worker's hard exit (like ``kill -9``: its state and offsets are on the log):
+    ``dump`` (a failure there is logged, never stops the exit), flush, exit with ``code``."""
+    try:
+        dump()
+    except Exception as exc:  # noqa: BLE001 - the exit below matters more than the dump
+        get_logger("agents.exit").error("agents_dump_failed", error=repr(exc))
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        exit_now(code)
