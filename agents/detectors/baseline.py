@@ -103,6 +103,11 @@ class BaselineConfig:
     edge_tolerance: float = 0.02
     edge_share: float = 0.05
     edge_margin: float = 2.0
+    #: the smallest difference that counts beyond a band or an edge, as a share of the
+    #: crossed end's value: 0.5 % of the reading, a common accuracy class of flow meters,
+    #: power meters and transmitters (a 245 m3/h CHP gas flow 0.2 m3/h below its tight
+    #: full-load band is no finding)
+    accuracy: float = 0.005
 
 
 def _grow(arr: npt.NDArray[Any], capacity: int, fill: float) -> npt.NDArray[Any]:
@@ -156,7 +161,7 @@ class BaselineBank:
                                  cfg.spread_margin, cfg.stuck_factor, cfg.min_stuck_s,
                                  cfg.rate_margin, cfg.stall_factor, cfg.min_stall_s,
                                  cfg.missing_factor, cfg.min_missing_s, cfg.edge_tolerance,
-                                 cfg.edge_share, cfg.edge_margin])
+                                 cfg.edge_share, cfg.edge_margin, cfg.accuracy])
         self.size = 0
         for name, (width, _) in _FLOAT_ARRAYS.items():
             width = cfg.max_states if width < 0 else width

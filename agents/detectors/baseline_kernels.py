@@ -66,19 +66,21 @@ def _edges(col: int, s: int, level: float, moved: bool, edge_tol: float, lo: Arr
 
 @kernel
 def _edge_ratio(level: float, lo: float, hi: float, at_lo: float, at_hi: float, count: float,
-                edge_tol: float, edge_share: float, edge_margin: float) -> float:
+                edge_tol: float, edge_share: float, edge_margin: float,
+                accuracy: float) -> float:
     """How far ``level`` lies beyond an edge the tag sat at while commissioning (a
     controller's or an actuator's limit: a heating circuit at its supply set point, a heat
-    source at full power), in ``edge_margin`` tolerances (0 inside; 0 when no edge held at
-    least ``edge_share`` of the readings)."""
+    source at full power), in ``edge_margin`` tolerances, or ``accuracy`` of the edge's value
+    when that is more (0 inside; 0 when no edge held at least ``edge_share`` of the
+    readings)."""
     limit = edge_margin * edge_tol * (hi - lo)
     if not (limit > 0.0) or count <= 0.0:
         return 0.0
     r = 0.0
     if at_hi >= edge_share * count and level > hi:
-        r = (level - hi) / limit
+        r = (level - hi) / max(limit, accuracy * abs(hi))
     if at_lo >= edge_share * count and level < lo:
-        r = max(r, (lo - level) / limit)
+        r = max(r, (lo - level) / max(limit, accuracy * abs(lo)))
     return r
 
 
@@ -151,6 +153,20 @@ def _band(value: float, lo: float, hi: float, floor: float) -> float:
 
 
 @kernel
+def _level_ratio(level: float, lo: float, hi: float, margin: float, accuracy: float) -> float:
+    """How far ``level`` lies outside [lo, hi] in ``margin`` widths of the band, or in
+    ``accuracy`` of the crossed end's value when that is more (0 inside): a difference no
+    instrument could resolve is never a finding."""
+    floor = 1e-9 * max(abs(hi), 1.0)
+    allowance = margin * max(hi - lo, floor)
+    if level > hi:
+        return (level - hi) / max(allowance, accuracy * abs(hi))
+    if level < lo:
+        return (lo - level) / max(allowance, accuracy * abs(lo))
+    return 0.0
+
+
+@kernel
 def baseline_step(ts: float, idx: Arr, value: Arr, valid: Arr, jump: Arr, m10: Arr, m60: Arr,
                   s10: Arr, slope: Arr, since_change: Arr, params: Arr, max_states: int,
                   first_ts: Arr, last_ts: Arr, n: Arr, n_int: Arr, n_changes: Arr, n_up: Arr,
@@ -164,12 +180,12 @@ def baseline_step(ts: float, idx: Arr, value: Arr, valid: Arr, jump: Arr, m10: A
     check's limit) and ``check`` (the check that gave it, -1 when none). ``params``:
     commission_s, min_samples, margin, spread_margin, stuck_factor, min_stuck_s, rate_margin,
     stall_factor, min_stall_s, missing_factor, min_missing_s, edge_tol, edge_share,
-    edge_margin."""
+    edge_margin, accuracy."""
     commission_s, min_samples, margin, spread_margin = params[0], params[1], params[2], params[3]
     stuck_factor, min_stuck_s, rate_margin = params[4], params[5], params[6]
     stall_factor, min_stall_s, missing_factor, min_missing_s = (params[7], params[8], params[9],
                                                                  params[10])
-    edge_tol, edge_share, edge_margin = params[11], params[12], params[13]
+    edge_tol, edge_share, edge_margin, accuracy = params[11], params[12], params[13], params[14]
     for i in range(idx.shape[0]):
         col = idx[i]
         x = value[i]
@@ -213,11 +229,11 @@ def baseline_step(ts: float, idx: Arr, value: Arr, valid: Arr, jump: Arr, m10: A
                 for s in range(3):
                     level = x if s == 0 else (m10[i] if s == 1 else m60[i])
                     if math.isfinite(level) and math.isfinite(lo[col, s]):
-                        floor = 1e-9 * max(abs(hi[col, s]), 1.0)
-                        r = max(_band(level, lo[col, s], hi[col, s], floor) / margin,
+                        r = max(_level_ratio(level, lo[col, s], hi[col, s], margin,
+                                             accuracy),
                                 _edge_ratio(level, lo[col, s], hi[col, s], at_lo[col, s],
                                             at_hi[col, s], n[col], edge_tol, edge_share,
-                                            edge_margin))
+                                            edge_margin, accuracy))
                         if r > best:
                             best, which = r, s  # VALUE, MEAN_10M, MEAN_1H
             if k == INTEGRATOR and math.isfinite(slope[i]) and math.isfinite(slope_lo[col]):

@@ -358,3 +358,35 @@ def test_a_snapshot_from_before_edge_counts_restores_without_them() -> None:
     assert restored.at_hi.shape == bank.at_hi.shape and not restored.at_hi.any()
     assert bank.at_hi.any()  # the live bank did count the set point
     np.testing.assert_array_equal(restored.hi, bank.hi)
+
+
+def full_load_scans(n: int, shift_from: int, shift: float) -> list[ScanRecorded]:
+    """A CHP's gas flow at full load: 245 m3/h with 0.05 m3/h of noise (its bands are a few
+    tenths wide), moving ``shift`` m3/h off over the hour from ``shift_from`` (as a plant's
+    operating point moves, not a step)."""
+    rng = np.random.default_rng(17)
+    boot = uuid.uuid4()
+    return [ScanRecorded(plant_id="p", edge_boot_id=boot, seq=k, device="plc",
+                         poll_group="fast",
+                         readings=(Reading(tag="chp_gas",
+                                           value=245.0 + 0.05 * rng.standard_normal()
+                                           + shift * min(max(k - shift_from, 0) / 120, 1.0),
+                                           quality=Quality.GOOD),),
+                         source_ts=START + timedelta(seconds=k * STEP_S))
+            for k in range(n)]
+
+
+def test_a_difference_below_an_instruments_accuracy_is_no_finding() -> None:
+    at = COMMISSIONED + 200
+    # 0.4 m3/h is several widths of the tight bands, but under 0.5 % of 245 m3/h
+    _, small = run(full_load_scans(at + 480, at, -0.4))
+    assert not [a for a in small if "chp_gas" in a.tags]
+    # 5 m3/h (2 %) is found
+    _, found = run(full_load_scans(at + 480, at, -5.0))
+    assert checks(found, "chp_gas") & {"value", "mean_10m", "mean_1h"}
+    # without the accuracy floor the small shift would have been flagged: the floor decides
+    strict = ScanProcessor(DetectionConfig(baseline=BaselineConfig(
+        commission_s=COMMISSION_S, min_samples=100, accuracy=0.0)), DEFAULT_RULES,
+        late_after_s=1e12, clock=lambda: START + timedelta(days=30))
+    _, flagged = run(full_load_scans(at + 480, at, -0.4), proc=strict)
+    assert [a for a in flagged if "chp_gas" in a.tags]

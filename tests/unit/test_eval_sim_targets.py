@@ -5,10 +5,10 @@ What the issue asks and what is held here: process faults >= 95 % detected on th
 (held; 45 of 45 are); sensor faults >= 90 % (held; 27 of 27 are); acute faults found
 within 5 minutes (held); acidification flagged >= 12 h before the pH falls below 7.0 (held);
 fewer than 1 incident per plant-day on every plant (held); under 1 % of the time in alarm
-outside faults on every plant (held at what is reached, 7 %: the farm plant's digester takes
-days to warm up again after a 24-h heating failure, longer than the 24 h of recovery the
-scoring allows; with each process fault lasting until the plant's true state is back, held
-under 2.5 % on every plant)."""
+outside faults on every plant: held with each process fault lasting until the plant's true
+state is back (0.9 % at most, on agri-500); with the 24 h of recovery the scoring allows every
+fault, held at what is reached, under 4 % (3.0 % on farm-250: its digester takes days to warm
+up again after a 24-h heating failure, and stays in alarm as long, rightly)."""
 
 from __future__ import annotations
 
@@ -59,5 +59,5 @@ def test_every_plant_stays_quiet_outside_its_faults(evaluation: list[SimResult])
     for (_, plant), s in by_plant(r.ours for r in evaluation).items():
         assert s.incidents_per_day < 1.0, (plant, s.incidents_per_day)
         assert s.openings_per_day < 1.0, (plant, s.openings_per_day)
-        assert s.alarm_share < 0.07, (plant, s.alarm_share)
-        assert s.alarm_share_recovered < 0.025, (plant, s.alarm_share_recovered)
+        assert s.alarm_share < 0.04, (plant, s.alarm_share)
+        assert s.alarm_share_recovered < 0.01, (plant, s.alarm_share_recovered)
