@@ -4,6 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 BIOGAS_LOG_FORMAT=json
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY streams ./streams
+COPY ops ./ops
 COPY agents ./agents
 COPY edge_producer ./edge_producer
 COPY projections ./projections

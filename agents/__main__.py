@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 from agents.runner import run_worker
 from agents.settings import AgentsSettings
+from streams.errors import ConfigError
 
 if __name__ == "__main__":
-    run_worker(AgentsSettings())
+    try:
+        run_worker(AgentsSettings())
+    except ConfigError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(2)

@@ -21,7 +21,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any, cast
 
-import faust
 from aiokafka.errors import KafkaError
 from faust.streams import Stream
 from faust.tables.manager import TableManager
@@ -37,6 +36,7 @@ from agents.detectors.baseline import BaselineConfig
 from agents.detectors.rules import load_rules
 from agents.failure_exit import exit_on_failure
 from agents.faust_consumer import AgentsApp
+from agents.health import WorkerHealth
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys
 from agents.offset_probe import BrokerOffsets, OffsetsUnavailableError
@@ -46,6 +46,7 @@ from agents.settings import AgentsSettings
 from agents.stall_exit import exit_for_restart
 from agents.stall_watch import Partition, StallWatch
 from agents.stream_state import DetectionConfig
+from ops.endpoints import HealthServer
 from streams.codec import encode
 from streams.events import MessageDeadLettered
 from streams.logsetup import get_logger
@@ -136,7 +137,7 @@ def stall_check_interval(settings: AgentsSettings) -> float:
     return max(1.0, min(10.0, settings.stall_after_s / 4))
 
 
-def create_app(settings: AgentsSettings) -> faust.App:
+def create_app(settings: AgentsSettings) -> AgentsApp:
     """The worker's Faust app with its agents, tables, timers (alerts to clear, inputs to
     watch for stalls, see :mod:`agents.stall_watch`) and deployment follower."""
     topics = Topics(prefix=settings.topic_prefix)
@@ -187,6 +188,13 @@ def create_app(settings: AgentsSettings) -> faust.App:
     catalogues = CatalogueFollower(settings.kafka, catalogue_topic.name,
                                    catalogue_topic.partitions, processor, reject)
 
+    recovery = cast(TableManager, app.tables).recovery
+    health = WorkerHealth(detect_worker.counts,
+                          ready=lambda: recovery.completed.is_set() and not app.rebalancing)
+    if settings.metrics_port:
+        app.endpoints = HealthServer(health.registry, health.report, settings.metrics_host,
+                                     settings.metrics_port)
+
     def fail(agent: str, messages: list[Message], exc: Exception) -> None:
         exit_on_failure(agent, [m.position for m in messages], exc,
                         lambda: task_dump.dump_worker(app))
@@ -205,10 +213,12 @@ def create_app(settings: AgentsSettings) -> faust.App:
                 await catalogues.ready.wait()
             messages = [_message(e) for e in events]
             async with batch_lock:
+                saved = 0
                 try:
-                    await detect_worker.handle(messages)
+                    saved = await detect_worker.handle(messages)
                 except Exception as exc:  # noqa: BLE001 - never a silent, idle worker
                     fail("detect", messages, exc)
+                health.batch_done(checkpointed=saved > 0)
             # Let the stream's buffering task run before the batch is released: a batch handled
             # without any suspension (all scans replayed and skipped) can otherwise stall it.
             await asyncio.sleep(0)
@@ -237,8 +247,6 @@ def create_app(settings: AgentsSettings) -> faust.App:
             except Exception as exc:  # noqa: BLE001 - never a silent, idle worker
                 fail("alerts", [message], exc)
             yield None
-
-    recovery = cast(TableManager, app.tables).recovery
 
     @app.timer(settings.alert_check_interval_s)  # type: ignore[untyped-decorator]
     async def clear_quiet_alerts() -> None:
@@ -272,6 +280,7 @@ def create_app(settings: AgentsSettings) -> faust.App:
         if app.rebalancing:
             watch.pause()
             return
+        health.offsets_read(seen)
         stalls = []
         for stall in watch.observe(time.monotonic(), seen):
             try:
@@ -299,13 +308,24 @@ def create_app(settings: AgentsSettings) -> faust.App:
                 except (TimeoutError, KafkaError) as exc:  # revoked meanwhile, or
                     log.warning("agents_input_seek_failed", partition=str(stall.partition),
                                 error=repr(exc))  # the broker is away: exit next time
+                health.seeks += 1
+        health.stalled(watch.sought_back())
         if any(stall.action == "exit" for stall in stalls):
             exit_for_restart(app, [stall for stall in stalls if stall.action == "exit"])
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def serve_endpoints() -> None:
+        if app.endpoints is not None:
+            await app.endpoints.start()
+            log.info("agents_endpoints_serving", host=settings.metrics_host,
+                     port=app.endpoints.port)
 
     @app.on_before_shutdown.connect
     async def stop_outputs(sender: Any, /, *args: Any, **kwargs: Any) -> None:
         await outputs.stop()
         await probe.stop()
+        if app.endpoints is not None:
+            await app.endpoints.stop()
 
     @app.on_partitions_revoked.connect
     async def forget_cached_state(sender: Any, /, *args: Any, signal: Any,
@@ -315,6 +335,6 @@ def create_app(settings: AgentsSettings) -> faust.App:
         alert_worker.forget()
 
     del (detect, lab, alerts, clear_quiet_alerts, follow_deployments, follow_catalogues,
-         watch_inputs,
+         watch_inputs, serve_endpoints,
          forget_cached_state, stop_outputs)
     return app

@@ -91,11 +91,11 @@ class DetectWorker:
         self._pending.append(await self.publish(spec.name, self.topics.key_for(event),
                                                 encode(event)))
 
-    async def handle(self, batch: Sequence[Message]) -> None:
-        """:meth:`add` every message, then :meth:`flush`."""
+    async def handle(self, batch: Sequence[Message]) -> int:
+        """:meth:`add` every message, then :meth:`flush`; the snapshots written."""
         for msg in batch:
             await self.add(msg)
-        await self.flush()
+        return await self.flush()
 
     async def add(self, msg: Message) -> None:
         """Apply one message: a scan (its features and anomalies are published), a lab result,
@@ -164,9 +164,10 @@ class DetectWorker:
         # the plant, where its snapshots are read back)
         self._plants[plant] = self._scan_partition.get(plant, msg.position.partition)
 
-    async def flush(self) -> None:
+    async def flush(self) -> int:
         """Wait until the broker has every queued output, then snapshot the streams and plants
-        changed since the last flush and wait until the broker has the snapshots too."""
+        changed since the last flush and wait until the broker has the snapshots too; the
+        snapshots written."""
         pending, self._pending = self._pending, []
         for fut in pending:
             await fut
@@ -181,6 +182,7 @@ class DetectWorker:
         # acknowledgement must find the state that goes with the committed offsets
         for fut in saved:
             await fut
+        return len(saved)
 
     def _restore(self, key: str) -> None:
         try:

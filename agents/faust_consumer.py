@@ -28,6 +28,7 @@ from faust.tables.manager import TableManager
 from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP, ConsumerT, Message
 
+from ops.endpoints import HealthServer
 from streams.logsetup import get_logger
 
 log = get_logger("agents.consumer")
@@ -88,9 +89,11 @@ class RewindingConsumer(Consumer):
 
 
 class AgentsApp(faust.App):
-    """A Faust app whose consumer is a :class:`RewindingConsumer`."""
+    """A Faust app whose consumer is a :class:`RewindingConsumer`; ``endpoints`` serves the
+    worker's ``/health`` and ``/metrics`` (None: not served)."""
 
     logger = logging.getLogger("faust.app.base")
+    endpoints: HealthServer | None = None
 
     def _new_consumer(self) -> ConsumerT:
         transport = self.transport

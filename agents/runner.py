@@ -9,6 +9,8 @@ from agents.app import create_app
 from agents.settings import AgentsSettings
 from agents.stop_deadline import StopDeadline
 from agents.warmup import warm_up_kernels
+from ops.endpoints import EndpointError
+from streams.errors import ConfigError
 from streams.gc_tuning import tune_for_streaming
 from streams.logsetup import configure_logging, get_logger
 
@@ -46,6 +48,12 @@ def run_worker(settings: AgentsSettings) -> None:
                               topic_prefix=settings.topic_prefix,
                               bootstrap_servers=settings.kafka.bootstrap_servers)
     app = create_app(settings)
+    if app.endpoints is not None:  # a port in use is said at once, before any work starts
+        try:
+            app.endpoints.bind()
+        except EndpointError as exc:
+            raise ConfigError(f"{exc}: set BIOGAS_AGENTS_METRICS_PORT to a free port, or 0 "
+                              "for none") from None
     get_logger("agents").info("kernels_ready", seconds=round(warm_up_kernels(), 2))
     tune_for_streaming()
     worker = _Worker(app, loglevel=settings.log.level, override_logging=False,

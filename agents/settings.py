@@ -67,6 +67,10 @@ class AgentsSettings(BaseSettings):
     stop_timeout_s: float = Field(
         default=8.0, gt=0, description="After SIGTERM or SIGINT, a graceful stop that takes "
         "longer than this ends the process (exit code 70, state and offsets are on the log).")
+    metrics_host: str = Field(default="127.0.0.1", description="Address of /health and "
+                              "/metrics (0.0.0.0 for every interface, as in a container).")
+    metrics_port: int = Field(default=9110, ge=0, le=65535,
+                              description="Port of /health and /metrics; 0: none.")
     hst_trees: int = Field(default=10, ge=1)
     hst_height: int = Field(default=8, ge=2)
     hst_window: int = Field(default=250, ge=10)

@@ -98,6 +98,10 @@ class StallWatch:
         (only transaction markers): it is caught up, and its next wait starts afresh."""
         self._tracks.pop(partition, None)
 
+    def sought_back(self) -> list[Partition]:
+        """Partitions sought back that have not moved since (still stalled)."""
+        return sorted(p for p, track in self._tracks.items() if track.sought)
+
     def observe(self, now: float, seen: Mapping[Partition, Offsets]) -> list[Stall]:
         """Take the offsets of the partitions assigned now; return those stalled."""
         for gone in set(self._tracks) - set(seen):

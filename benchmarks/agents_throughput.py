@@ -123,7 +123,8 @@ async def faust_side(servers: str, topics: Topics, n: int, tmp: Path, keys: Path
                BIOGAS_AGENTS_TOPIC_PREFIX=topics.prefix, BIOGAS_AGENTS_DATA_DIR=str(tmp / "d"),
                BIOGAS_AGENTS_WARMUP_SAMPLES=str(WARMUP), BIOGAS_AGENTS_LATE_AFTER_S="1e12",
                BIOGAS_AGENTS_TRUSTED_KEYS_DIR=str(keys),
-               BIOGAS_LOG_LEVEL="warning", BIOGAS_LOG_FORMAT="json")
+               BIOGAS_LOG_LEVEL="warning", BIOGAS_LOG_FORMAT="json",
+               BIOGAS_AGENTS_METRICS_PORT="0")
     with (tmp / "faust.log").open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "agents", cwd=ROOT, env=env, stdout=log,

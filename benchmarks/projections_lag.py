@@ -138,6 +138,7 @@ async def run(args: argparse.Namespace) -> None:
     env = dict(os.environ, BIOGAS_DATABASE_SCHEMA_NAME=database.schema_name,
                BIOGAS_PROJECTOR_TOPIC_PREFIX=topics.prefix,
                BIOGAS_PROJECTOR_GROUP_ID=f"lag{token}", BIOGAS_LOG_FORMAT="json",
+               BIOGAS_PROJECTOR_METRICS_PORT="0",
                BIOGAS_LOG_LEVEL=os.environ.get("BIOGAS_LOG_LEVEL", "warning"))
     proc = await asyncio.to_thread(
         subprocess.Popen, [sys.executable, "-m", "projections"], env=env)

@@ -30,7 +30,8 @@ def _say(message: str) -> None:
 
 
 def demo_services(state_dir: Path, api_port: int, modbus_port: int, sim_speed: float,
-                  edge_metrics_port: int) -> list[Service]:
+                  edge_metrics_port: int, agents_metrics_port: int = 9110,
+                  projector_metrics_port: int = 9111) -> list[Service]:
     """The product's services in start order."""
     biogas = [sys.executable, "-m", "cli.main"]
     return [
@@ -43,10 +44,12 @@ def demo_services(state_dir: Path, api_port: int, modbus_port: int, sim_speed: f
         Service("agents", [*biogas, "agents", "worker"],
                 {"BIOGAS_AGENTS_DATA_DIR": str(state_dir / "agents"),
                  # event time is wall time: a simulated day lasts 86400 / speed seconds
-                 "BIOGAS_AGENTS_COMMISSION_S": str(round(DEMO_COMMISSION_H * 3600 / sim_speed))},
+                 "BIOGAS_AGENTS_COMMISSION_S": str(round(DEMO_COMMISSION_H * 3600 / sim_speed)),
+                 "BIOGAS_AGENTS_METRICS_PORT": str(agents_metrics_port)},
                 restart_on=frozenset({EXIT_STALLED})),
         Service("projector", [*biogas, "projections", "run"],
-                {"BIOGAS_PROJECTOR_INSTANCE_ID": "demo-projector"}),
+                {"BIOGAS_PROJECTOR_INSTANCE_ID": "demo-projector",
+                 "BIOGAS_PROJECTOR_METRICS_PORT": str(projector_metrics_port)}),
         Service("api", [*biogas, "api", "--port", str(api_port)]),
     ]
 
@@ -60,6 +63,10 @@ def demo(
     = 60.0,
     edge_metrics_port: Annotated[int, typer.Option(
         help="Port of the edge producer's /health and /metrics.")] = 9108,
+    agents_metrics_port: Annotated[int, typer.Option(
+        help="Port of the agents worker's /health and /metrics.")] = 9110,
+    projector_metrics_port: Annotated[int, typer.Option(
+        help="Port of the projector's /health and /metrics.")] = 9111,
     keep_stack: Annotated[bool, typer.Option(
         help="Leave the broker and database running after Ctrl-C.")] = False,
 ) -> None:
@@ -81,10 +88,13 @@ def demo(
     code = 0
     try:
         for service in demo_services(settings.dir, api_port, modbus_port, sim_speed,
-                                     edge_metrics_port):
+                                     edge_metrics_port, agents_metrics_port,
+                                     projector_metrics_port):
             running = supervisor.start(service)
             _say(f"  {service.name}: pid {running.proc.pid}, log {running.log_file}")
-        _print_where_to_look(info, api_port, modbus_port, edge_metrics_port, owner_token)
+        _print_where_to_look(info, api_port, modbus_port,
+                             (edge_metrics_port, agents_metrics_port, projector_metrics_port),
+                             owner_token)
         while not stop.wait(0.5):
             if supervisor.restart_or_report(_say):
                 code = 1
@@ -103,8 +113,9 @@ def demo(
     raise typer.Exit(code)
 
 
-def _print_where_to_look(info: StackInfo, api_port: int, modbus_port: int, edge_port: int,
-                         token: str) -> None:
+def _print_where_to_look(info: StackInfo, api_port: int, modbus_port: int,
+                         ops_ports: tuple[int, int, int], token: str) -> None:
+    edge_port, agents_port, projector_port = ops_ports
     lines = [
         "",
         "biogas demo is running. Ctrl-C stops everything.",
@@ -112,6 +123,8 @@ def _print_where_to_look(info: StackInfo, api_port: int, modbus_port: int, edge_
         f"  API health:        http://127.0.0.1:{api_port}/health",
         f"  plant simulator:   Modbus TCP 127.0.0.1:{modbus_port} (units 1 PLC, 2 analyser, 3 CHP)",
         f"  edge producer:     http://127.0.0.1:{edge_port}/health and /metrics",
+        f"  agents worker:     http://127.0.0.1:{agents_port}/health and /metrics",
+        f"  projector:         http://127.0.0.1:{projector_port}/health and /metrics",
         f"  API docs:          http://127.0.0.1:{api_port}/docs",
         f"  Kafka bootstrap:   {info.bootstrap_servers}",
         f"  PostgreSQL:        {info.database_url}",

@@ -5,5 +5,6 @@ Modules: ``config``/``config_checks``/``config_loader`` (the plant TOML), ``data
 ``decoding`` (registers to values), ``planning`` (coalesced reads, bus time), ``modbus_link``
 (the pymodbus boundary), ``poller`` (one task per device), ``readings``/``reporting`` (quality
 codes, deadband), ``breaker``, ``journal``, ``forwarder`` (the aiokafka boundary), ``runtime``,
-``health``/``metrics``, ``settings``, ``dry_run``/``probing``/``csv_import`` (commissioning).
+``metrics`` (served by ``ops.endpoints``), ``settings``, ``dry_run``/``probing``/``csv_import``
+(commissioning).
 """

@@ -17,13 +17,13 @@ from edge_producer.catalogue import tags_configured
 from edge_producer.config import DeviceConfig, PlantConfig
 from edge_producer.errors import EdgeError
 from edge_producer.forwarder import Forwarder
-from edge_producer.health import HealthServer
 from edge_producer.journal import Journal
 from edge_producer.metrics import EdgeMetrics
 from edge_producer.modbus_link import ModbusLink
 from edge_producer.planning import plan_plant
 from edge_producer.poller import DevicePoller
 from edge_producer.settings import EdgeSettings
+from ops.endpoints import EndpointError, HealthServer
 from streams.events import DeviceStatus, EdgeHeartbeat
 from streams.logsetup import get_logger
 from streams.topics import Topics
@@ -76,13 +76,14 @@ class EdgeRuntime:
         await self.journal.append(tags_configured(self.plant, self.boot_id,
                                                   self.journal.next_seq()))
         if self.settings.metrics_port:
-            self.health = HealthServer(self.metrics, self.report, self.settings.metrics_host,
-                                       self.settings.metrics_port)
+            self.health = HealthServer(self.metrics.registry, self.report,
+                                       self.settings.metrics_host, self.settings.metrics_port)
             try:
                 await self.health.start()
-            except EdgeError:
+            except EndpointError as exc:
                 await self.journal.close()
-                raise
+                raise EdgeError(f"{exc}; choose another --metrics-port, or 0 for none"
+                                ) from None
         links: dict[str, ModbusLink] = {}
         plans = plan_plant(self.plant)
         for name, device in self.plant.devices.items():

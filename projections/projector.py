@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 
 from projections.errors import DatabaseUnavailableError, ProjectionError
+from projections.health import ProjectionProgress
 from projections.settings import ProjectorSettings
 from projections.store import Applied, Decoded, ProjectionStore, RawMessage, decode_batch
 from streams.logsetup import get_logger
@@ -46,15 +47,21 @@ class Retrying:
     until they succeed or ``stop`` is set (then :class:`asyncio.CancelledError`)."""
 
     def __init__(self, store: ProjectionStore, settings: ProjectorSettings,
-                 stop: asyncio.Event) -> None:
+                 stop: asyncio.Event, progress: ProjectionProgress | None = None) -> None:
         self._store, self._settings, self._stop = store, settings, stop
+        self._progress = progress or ProjectionProgress()
 
     async def __call__(self, call: Callable[[], _T], what: str) -> _T:
         delay = self._settings.retry_initial_s
         while True:
             try:
-                return await asyncio.to_thread(call)
+                result = await asyncio.to_thread(call)
+                self._progress.db_failing_since = None
+                return result
             except DatabaseUnavailableError as exc:
+                self._progress.db_errors += 1
+                if self._progress.db_failing_since is None:
+                    self._progress.db_failing_since = time.time()
                 log.warning("database_unavailable", during=what, error=str(exc)[:300],
                             retry_in_s=round(delay, 2))
                 await asyncio.to_thread(self._store.reset)
@@ -74,20 +81,21 @@ class Projector(ConsumerRebalanceListener):  # type: ignore[misc]
         self._stop = stop
         self._store = ProjectionStore(settings.database,
                                       application_name=f"projector:{settings.group_id}")
-        self._db = Retrying(self._store, settings, stop)
+        #: what the endpoints report (:mod:`projections.health`)
+        self.progress = ProjectionProgress()
+        self._db = Retrying(self._store, settings, stop, self.progress)
         self._consumer: AIOKafkaConsumer | None = None
         self._prefix = ""
         self._fetched: dict[tuple[str, int], int | None] = {}
         self._last_report, self._reported = time.monotonic(), 0
         self._generation = 0
         self._resync_needed = True
-        self.events_applied = 0
-        self.readings_applied = 0
 
     # aiokafka calls these while it rebalances; the main loop re-seeks before reading on.
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         self._generation += 1
         self._fetched.clear()
+        self.progress.synced = False
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         self._generation += 1
@@ -118,8 +126,8 @@ class Projector(ConsumerRebalanceListener):  # type: ignore[misc]
         finally:
             await consumer.stop()
             await asyncio.to_thread(self._store.close)
-            log.info("projector_stopped", events=self.events_applied,
-                     readings=self.readings_applied)
+            log.info("projector_stopped", events=self.progress.events,
+                     readings=self.progress.readings)
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
         """Fetch and decode batch n+1 while batch n is being written; write one at a time."""
@@ -145,12 +153,13 @@ class Projector(ConsumerRebalanceListener):  # type: ignore[misc]
                 expected = {tp: self._fetched.get(tp)
                             for tp in {(m.topic, m.partition) for m in messages}}
                 self._fetched.update({(m.topic, m.partition): m.offset + 1 for m in messages})
-                writing = asyncio.create_task(self._write(decoded, expected, generation))
+                after = {tp: self._fetched[tp] for tp in expected}
+                writing = asyncio.create_task(self._write(decoded, expected, after, generation))
         finally:
             await self._settle(writing)
 
     async def _write(self, decoded: list[Decoded], expected: dict[tuple[str, int], int | None],
-                     generation: int) -> None:
+                     after: dict[tuple[str, int], int | None], generation: int) -> None:
         started = time.monotonic()
         outcome = await self._db(partial(self._store.apply_decoded, self._prefix, decoded,
                                          expected, must_be_live=True), "apply")
@@ -159,8 +168,10 @@ class Projector(ConsumerRebalanceListener):  # type: ignore[misc]
         if generation != self._generation:
             return  # a rebalance happened meanwhile: the resync reads the offsets again
         if isinstance(outcome, Applied):
-            self.events_applied += outcome.events
-            self.readings_applied += outcome.readings
+            self.progress.events += outcome.events
+            self.progress.readings += outcome.readings
+            self.progress.positions.update(after)
+            self.progress.applied_at = time.time()
             self._report_progress()
         else:
             log.info("projector_resync", reason=outcome.reason)
@@ -174,11 +185,11 @@ class Projector(ConsumerRebalanceListener):  # type: ignore[misc]
     def _report_progress(self) -> None:
         now = time.monotonic()
         if now - self._last_report >= 10:
-            log.info("projector_progress", events=self.events_applied,
-                     readings=self.readings_applied, version=self._prefix,
-                     events_per_s=round((self.events_applied - self._reported)
+            log.info("projector_progress", events=self.progress.events,
+                     readings=self.progress.readings, version=self._prefix,
+                     events_per_s=round((self.progress.events - self._reported)
                                         / (now - self._last_report)))
-            self._last_report, self._reported = now, self.events_applied
+            self._last_report, self._reported = now, self.progress.events
 
     def _in_order(self, messages: list[RawMessage]) -> list[RawMessage]:
         """The messages of assigned partitions from the offsets fetched so far on. A partition
@@ -202,6 +213,15 @@ class Projector(ConsumerRebalanceListener):  # type: ignore[misc]
                            first=m.offset)
             kept.append(m)
         return kept
+
+    def log_ends(self) -> dict[tuple[str, int], int | None]:
+        """Per assigned partition, how far a read-committed consumer may read (None: no
+        fetch has said yet)."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        return {(tp.topic, tp.partition): consumer.last_stable_offset(tp)
+                for tp in consumer.assignment()}
 
     async def _resync(self, consumer: AIOKafkaConsumer) -> None:
         """Seek every assigned partition to the offsets stored for the live version."""
@@ -229,4 +249,6 @@ class Projector(ConsumerRebalanceListener):  # type: ignore[misc]
             log.info("projecting_into", version=prefix)
         self._prefix = prefix
         self._fetched = dict(stored)
+        self.progress.positions = dict(stored)
+        self.progress.synced = True
         self._generation += 1

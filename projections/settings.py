@@ -31,6 +31,11 @@ class ProjectorSettings(BaseSettings):
     retry_initial_s: float = Field(default=0.2, gt=0,
                                    description="First back-off after a database error.")
     retry_max_s: float = Field(default=5.0, gt=0, description="Longest back-off.")
+    metrics_host: str = Field(default="127.0.0.1", description="Address of /health and "
+                              "/metrics (0.0.0.0 for every interface, as in a container).")
+    metrics_port: int = Field(default=9111, ge=0, le=65535,
+                              description="Port of /health and /metrics of `projections run`; "
+                              "0: none.")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     log: LogSettings = Field(default_factory=LogSettings)

@@ -91,7 +91,9 @@ def worker_env(stack: StackEndpoints, topics: Topics, app_id: str, data_dir: Pat
     env.update(BIOGAS_KAFKA_BOOTSTRAP_SERVERS=stack.bootstrap_servers,
                BIOGAS_AGENTS_APP_ID=app_id, BIOGAS_AGENTS_TOPIC_PREFIX=topics.prefix,
                BIOGAS_AGENTS_DATA_DIR=str(data_dir), BIOGAS_LOG_FORMAT="json",
-               BIOGAS_LOG_LEVEL="info")
+               BIOGAS_LOG_LEVEL="info",
+               # several workers may run at once: /health and /metrics only where asked
+               BIOGAS_AGENTS_METRICS_PORT="0")
     env.update({f"BIOGAS_AGENTS_{k.upper()}": v for k, v in overrides.items()})
     return env
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
@@ -19,6 +22,7 @@ from agents.models.signing import new_key_pair, sign_artifact
 from agents.offset_probe import BrokerOffsets, OffsetsUnavailableError
 from agents.stall_watch import EXIT_STALLED, Offsets, Partition
 from agents.stop_deadline import EXIT_STOP_FORCED
+from stack.processes import free_port
 from streams.codec import encode
 from streams.events import ModelDeployed
 from streams.topics import Topics
@@ -186,19 +190,50 @@ async def test_a_worker_fed_in_transactions_is_never_stalled(
         await delete_app_topics(stack, f"agents-{unique}")
 
 
+def _health(port: int) -> tuple[int, dict[str, Any]] | None:
+    """The worker's /health: status code and report (None: no answer yet)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:  # 503 while starting
+        return exc.code, json.loads(exc.read())
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+        return str(resp.read().decode())
+
+
 async def test_sigterm_stops_a_worker_stuck_on_a_store_that_never_answers(
         stack: StackEndpoints, topics: Topics, unique: str, tmp_path: Path) -> None:
     # the same stuck worker as above: once its agent holds a batch it cannot finish (the
     # stall watch says so), a graceful stop would wait for that agent
     keys = await _deploy_a_model_nobody_can_fetch(stack, topics, tmp_path)
+    port = free_port()
     env = worker_env(stack, topics, f"agents-{unique}", tmp_path / "data",
-                     trusted_keys_dir=str(keys), stall_after_s="8", stop_timeout_s="3")
+                     trusted_keys_dir=str(keys), stall_after_s="8", stop_timeout_s="3",
+                     metrics_port=str(port))
     worker = Worker(env, tmp_path / "worker.log").start()
     try:
         assert worker.proc is not None
         proc = worker.proc
+        eventually(lambda: _health(port) is not None, timeout=60, interval=0.1,
+                   what="the worker's /health")
         eventually(lambda: '"agents_input_stalled_seeking"' in worker.log(), timeout=60,
                    interval=0.1, what="the stuck worker's stall watch seeking")
+        # until it moves again (or the worker exits), the worker says it is degraded, where
+        code, report = _health(port) or (0, {})
+        scans = f"{topics.name('scans')}:"
+        assert code == 200 and report["status"] == "degraded", report
+        (stalled,) = report["stalled"]
+        assert stalled.startswith(scans) and report["input_lag"][stalled] == 30
+        assert report["stall_seeks"] == 1 and report["counts"]["scans"] == 0
+        metrics = _metrics(port)
+        assert "agents_stall_seeks_total 1.0" in metrics
+        topic, partition = stalled.rsplit(":", 1)
+        assert f'agents_input_stalled{{partition="{partition}",topic="{topic}"}} 1.0' in metrics
         proc.send_signal(signal.SIGTERM)
         eventually(lambda: proc.poll() is not None, timeout=20, interval=0.1,
                    what="the worker's exit after SIGTERM")

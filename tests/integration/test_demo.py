@@ -50,10 +50,31 @@ def _edge_forwarded(port: int) -> bool:
     return bool(report.get("forwarded", 0) > 0 and report.get("status") == "ok")
 
 
+def _ops(port: int, path: str) -> str | None:
+    """The body of a service's /health or /metrics (None: no answer, or not 200)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
+            return resp.read().decode() if resp.status == 200 else None
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def _counted(port: int, key: str, within: str | None = None) -> bool:
+    """Whether the /health report counts some ``key`` (in its ``within`` object)."""
+    body = _ops(port, "/health")
+    if body is None:
+        return False
+    report = json.loads(body)
+    if within is not None:
+        report = report.get(within, {})
+    return bool(report.get(key, 0) > 0)
+
+
 def test_demo_runs_services_and_ctrl_c_stops_them(stack: StackEndpoints,
                                                   database: DatabaseSettings,
                                                   tmp_path: Path) -> None:
     port, modbus_port, edge_port = free_port(), free_port(), free_port()
+    agents_port, projector_port = free_port(), free_port()
     env = dict(os.environ, BIOGAS_KAFKA_BOOTSTRAP_SERVERS=stack.bootstrap_servers,
                BIOGAS_DATABASE_URL=stack.database_url,
                BIOGAS_DATABASE_SCHEMA_NAME=database.schema_name,
@@ -61,7 +82,9 @@ def test_demo_runs_services_and_ctrl_c_stops_them(stack: StackEndpoints,
     log = (tmp_path / "demo.log").open("wb")
     demo = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--api-port", str(port),
                              "--modbus-port", str(modbus_port),
-                             "--edge-metrics-port", str(edge_port)],
+                             "--edge-metrics-port", str(edge_port),
+                             "--agents-metrics-port", str(agents_port),
+                             "--projector-metrics-port", str(projector_port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         eventually(lambda: demo.poll() is None and _health(port) == 200, timeout=90,
@@ -79,6 +102,17 @@ def test_demo_runs_services_and_ctrl_c_stops_them(stack: StackEndpoints,
         token = match.group(1)
         eventually(lambda: _latest(port, token) > 10, timeout=60,
                    what="the projector to materialise the plant's readings for the API")
+        # every service answers /health and /metrics with what it did
+        eventually(lambda: _counted(projector_port, "events"), timeout=30,
+                   what="the projector's /health to count projected events")
+        eventually(lambda: _counted(agents_port, "scans", within="counts"), timeout=60,
+                   what="the agents worker's /health to count processed scans")
+        # the input offsets are read with the stall watch's (every 10 s by default)
+        eventually(lambda: "agents_input_lag{" in (_ops(agents_port, "/metrics") or ""),
+                   timeout=30, what="the agents worker's /metrics to show its input lag")
+        assert "agents_scans_total" in (_ops(agents_port, "/metrics") or "")
+        assert "projector_events_total" in (_ops(projector_port, "/metrics") or "")
+        assert f"http://127.0.0.1:{agents_port}/health" in (tmp_path / "demo.log").read_text()
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0, (tmp_path / "demo.log").read_text()[-2000:]
         eventually(lambda: not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE

@@ -124,6 +124,7 @@ async def produce(bootstrap: str, topics: Topics, events: Sequence[EventBase]) -
 
 def projector_env(bootstrap: str, database: DatabaseSettings, topics: Topics, group: str,
                   **extra: str) -> dict[str, str]:
+    extra.setdefault("BIOGAS_PROJECTOR_METRICS_PORT", "0")  # only where a test asks for it
     return dict(os.environ, BIOGAS_KAFKA_BOOTSTRAP_SERVERS=bootstrap,
                 BIOGAS_DATABASE_URL=database.url,
                 BIOGAS_DATABASE_SCHEMA_NAME=database.schema_name,

@@ -1,8 +1,9 @@
 """The dependency rule of the architecture, enforced on every import statement.
 
-``streams`` imports nothing of ours; ``edge_producer``, ``agents`` and ``projections`` import
-``streams`` (``agents`` may also use ``projections``); ``api`` imports ``streams`` and
-``projections``, never ``agents`` or ``edge_producer``. Tools around the product (``stack``,
+``streams`` and ``ops`` (the services' ``/health`` and ``/metrics``) import nothing of ours;
+``edge_producer``, ``agents`` and ``projections`` import ``streams`` and ``ops`` (``agents``
+may also use ``projections``); ``api`` imports ``streams``, ``ops`` and ``projections``, never
+``agents`` or ``edge_producer``. Tools around the product (``stack``,
 ``simulator``, ``evaluation``, ``modelops``, ``cli``, ``benchmarks``) may import the product's
 packages but are never imported by them.
 """
@@ -15,14 +16,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"streams", "edge_producer", "agents", "projections", "api", "stack", "simulator", "cli",
-        "evaluation", "modelops", "benchmarks", "tests"}
+OURS = {"streams", "ops", "edge_producer", "agents", "projections", "api", "stack", "simulator",
+        "cli", "evaluation", "modelops", "benchmarks", "tests"}
 ALLOWED: dict[str, set[str]] = {
     "streams": set(),
-    "edge_producer": {"streams"},
-    "projections": {"streams"},
-    "agents": {"streams", "projections"},
-    "api": {"streams", "projections"},
+    "ops": set(),
+    "edge_producer": {"streams", "ops"},
+    "projections": {"streams", "ops"},
+    "agents": {"streams", "ops", "projections"},
+    "api": {"streams", "ops", "projections"},
     "simulator": {"streams"},
     "stack": {"streams", "projections"},
     "evaluation": {"streams", "agents", "simulator"},

@@ -23,7 +23,9 @@ from cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {"redpanda", "timescaledb", "topics", "migrate", "simulator", "edge", "agents",
-            "projector", "api", "grafana"}
+            "projector", "api", "prometheus", "grafana"}
+#: the product services that serve /health and /metrics, and where (their settings' defaults)
+OPS_PORTS = {"edge": 9108, "agents": 9110, "projector": 9111}
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +82,34 @@ def test_long_running_services_have_health_checks(compose: dict[str, Any]) -> No
         if not one_shot:
             assert "healthcheck" in svc, f"{name} has no healthcheck"
             assert svc["healthcheck"]["test"], name
+
+
+def test_service_health_checks_ask_the_service_and_prometheus_scrapes_each(
+        compose: dict[str, Any]) -> None:
+    """A health check that only looks for a process matches its own command line (it always
+    passes): each service's check asks its /health, where the service listens, on every
+    interface, and Prometheus scrapes the same port."""
+    from agents.settings import AgentsSettings
+    from edge_producer.settings import EdgeSettings
+    from projections.settings import ProjectorSettings
+
+    defaults = {"edge": EdgeSettings.model_fields["metrics_port"].default,
+                "agents": AgentsSettings.model_fields["metrics_port"].default,
+                "projector": ProjectorSettings.model_fields["metrics_port"].default}
+    assert defaults == OPS_PORTS
+    prometheus = yaml.safe_load((ROOT / "configs" / "prometheus.yml").read_text())
+    targets = {t for job in prometheus["scrape_configs"]
+               for c in job["static_configs"] for t in c["targets"]}
+    for name, port in OPS_PORTS.items():
+        svc = compose["services"][name]
+        check = " ".join(svc["healthcheck"]["test"])
+        assert f"http://127.0.0.1:{port}/health" in check and "/proc/" not in check, name
+        assert any(v == "0.0.0.0" for k, v in svc["environment"].items()
+                   if k.endswith("_METRICS_HOST")), name
+        assert f"{name}:{port}" in targets, name
+    assert "api:8000" in targets  # the API's /metrics, beside its /health
+    mounts = [v.split(":", 1)[0] for v in compose["services"]["prometheus"]["volumes"]]
+    assert "./configs/prometheus.yml" in mounts
 
 
 def test_dependencies_name_existing_services(compose: dict[str, Any]) -> None:
