@@ -12,6 +12,8 @@ from fastapi.openapi.utils import get_openapi
 from api.db import Database
 from api.errors import install_error_handlers
 from api.health import router as health_router
+from api.metrics import ApiMetrics, MetricsMiddleware
+from api.metrics import router as metrics_router
 from api.overview import router as overview_router
 from api.profiles import PlantProfiles, load_profiles
 from api.publisher import CommandPublisher
@@ -25,11 +27,11 @@ from streams.logsetup import get_logger
 from streams.topics import Topics
 
 log = get_logger("api.app")
-_PUBLIC = ("/health", "/overview")
+_PUBLIC = ("/health", "/metrics", "/overview")
 _DESCRIPTION = """Projections of the plant log: readings, anomalies, alerts, devices, KPIs;
 commands (acknowledge, comment, lab results) become events on the log.
 
-Every route except `/health` and the overview page's static shell needs
+Every route except `/health`, `/metrics` and the overview page's static shell needs
 `Authorization: Bearer <token>` (issue one with `biogas tokens issue`). The token's role decides
 what it may read and command; every query is limited to the plants the token grants. Errors are
 problem details (RFC 9457)."""
@@ -62,9 +64,11 @@ def create_app(settings: ApiSettings, profiles: PlantProfiles | None = None) -> 
     app.state.profiles = profiles if profiles is not None else load_profiles(
         settings.plant_profiles)
     app.state.topics = Topics(prefix=settings.topic_prefix)
+    app.state.metrics = metrics = ApiMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
-    for router in (health_router, process_router, alerts_router, commands_router, kpis_router,
-                   stream_router, overview_router):
+    for router in (health_router, metrics_router, process_router, alerts_router,
+                   commands_router, kpis_router, stream_router, overview_router):
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

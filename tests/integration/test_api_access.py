@@ -1,6 +1,6 @@
 """Access control on every route, for every role: the permission matrix decides, every query is
 scoped to the token's plants (a plant-a token never sees plant-b by any route), and only
-/health and the overview page's static shell answer without a token."""
+/health, /metrics and the overview page's static shell answer without a token."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ ROUTES = [
     Route("GET", "/anomalies", Permission.READ_ALERTS, params={"plant": "{plant}"}),
     Route("GET", "/stream", Permission.READ_ALERTS, params={"plant": "{plant}"}),
 ]
-PUBLIC = {("GET", "/health"), ("GET", "/overview/{plant}")}
+PUBLIC = {("GET", "/health"), ("GET", "/metrics"), ("GET", "/overview/{plant}")}
 
 
 def test_every_route_is_in_the_access_table() -> None:
@@ -132,6 +132,13 @@ async def test_every_role_on_every_route_sees_only_its_plants(
         assert {i["plant_id"] for i in both["items"]} == {"plant-a", "plant-b"}
         r = await api.get("/health")
         assert r.status_code == 200
+        # every request above is counted by route template and status, none by plant
+        r = await api.get("/metrics")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        assert 'api_requests_total{method="GET",route="/plants",status="401"}' in r.text
+        assert 'api_requests_total{method="GET",route="/plants",status="200"}' in r.text
+        assert 'route="/alerts/{alert_id}/acknowledge",status="404"' in r.text
+        assert "plant-a" not in r.text and "plant-b" not in r.text
         r = await api.get("/overview/plant-b")
         assert r.status_code == 200 and "plant-b" in r.text
         r = await api.get("/plants", headers={"Authorization": "Bearer bgs1.x.y"})
