@@ -44,16 +44,34 @@ def _standardise(train: F64, values: F64) -> F64:
     return np.where(np.isfinite(z), z, 0.0)
 
 
-def max_abs_z(tags: list[str], train: F64, values: F64) -> BaselineFlags:
+def _max_abs_z_parts(train: F64, values: F64) -> tuple[F64, float]:
     z = np.abs(_standardise(train, values))
     limit = float(np.quantile(z[: len(train)].max(axis=1), QUANTILE))
+    return z, limit
+
+
+def max_abs_z(tags: list[str], train: F64, values: F64) -> BaselineFlags:
+    z, limit = _max_abs_z_parts(train, values)
     over = z > limit
     flags: BoolArray = np.asarray(over.any(axis=1), dtype=np.bool_)
     names = tuple(tuple(tags[j] for j in np.flatnonzero(row)) for row in over)
     return BaselineFlags(flags, names)
 
 
-def pca_t2_spe(tags: list[str], train: F64, values: F64) -> BaselineFlags:
+@dataclass(frozen=True)
+class _Pca:
+    z: F64
+    p: F64
+    lam: F64
+    scores: F64
+    t2: F64
+    spe: F64
+    resid: F64
+    t2_lim: float
+    spe_lim: float
+
+
+def _pca(train: F64, values: F64) -> _Pca:
     z = _standardise(train, values)
     zt = z[: len(train)]
     _, s, vt = np.linalg.svd(zt - zt.mean(axis=0), full_matrices=False)
@@ -62,24 +80,42 @@ def pca_t2_spe(tags: list[str], train: F64, values: F64) -> BaselineFlags:
     p = vt[:k].T
     lam = np.maximum(var[:k], 1e-12)
     scores = z @ p
-    t2_parts = (scores ** 2 / lam)
-    t2 = t2_parts.sum(axis=1)
+    t2 = (scores ** 2 / lam).sum(axis=1)
     resid = z - scores @ p.T
     spe = (resid ** 2).sum(axis=1)
     n_train = len(train)
-    t2_lim = float(np.quantile(t2[:n_train], QUANTILE))
-    spe_lim = float(np.quantile(spe[:n_train], QUANTILE))
-    flags = (t2 > t2_lim) | (spe > spe_lim)
+    return _Pca(z, p, lam, scores, t2, spe, resid, float(np.quantile(t2[:n_train], QUANTILE)),
+                float(np.quantile(spe[:n_train], QUANTILE)))
+
+
+def pca_t2_spe(tags: list[str], train: F64, values: F64) -> BaselineFlags:
+    m = _pca(train, values)
+    flags = (m.t2 > m.t2_lim) | (m.spe > m.spe_lim)
     names: list[tuple[str, ...]] = []
-    for i in range(len(z)):
+    for i in range(len(m.z)):
         if not flags[i]:
             names.append(())
             continue
         # SPE: squared residuals; T²: each tag's z_j * sum_a p_ja t_a / lambda_a
-        contrib = (resid[i] ** 2 if spe[i] > spe_lim
-                   else np.abs(z[i] * (p @ (scores[i] / lam))))
+        contrib = (m.resid[i] ** 2 if m.spe[i] > m.spe_lim
+                   else np.abs(m.z[i] * (m.p @ (m.scores[i] / m.lam))))
         names.append(tuple(tags[j] for j in np.argsort(-contrib)[:TOP_TAGS]))
     return BaselineFlags(flags, tuple(names))
+
+
+def baseline_scores(name: str, train: F64, values: F64) -> F64:
+    """Per row, how far the baseline's statistic is past its limit: 1.0 at the 0.999 quantile
+    of the training rows (a row is flagged above 1), for comparisons at an equal false-alarm
+    rate (the limit moved, not the statistic)."""
+    if name == "max-|z|":
+        z, limit = _max_abs_z_parts(train, values)
+        out: F64 = z.max(axis=1) / max(limit, 1e-12)
+        return out
+    if name == "PCA T²/SPE":
+        m = _pca(train, values)
+        pca: F64 = np.maximum(m.t2 / max(m.t2_lim, 1e-12), m.spe / max(m.spe_lim, 1e-12))
+        return pca
+    raise ValueError(f"no row score for baseline {name!r}; use max-|z| or PCA T²/SPE")
 
 
 def flag_all(tags: list[str], train: F64, values: F64) -> BaselineFlags:

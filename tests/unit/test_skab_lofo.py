@@ -87,3 +87,20 @@ def test_skab_held_out_by_folder_keeps_false_alarms_under_ten_percent() -> None:
     assert {c.held_out for c in result.folders} == {"other", "valve1", "valve2"}
     # reached: F1 0.80 (0.797 before SKAB's rounding), FAR 7.91 %, MAR 29.18 %
     assert result.pooled.f1 >= 0.79 and result.pooled.far <= FAR_LIMIT
+
+
+def test_baselines_are_compared_at_the_envelopes_false_alarm_rate() -> None:
+    from evaluation.baselines import baseline_scores, max_abs_z, pca_t2_spe
+    from evaluation.skab_baselines import baselines_at_far
+
+    files = [synthetic(f"a/{k}.csv", k, 3.0) for k in range(3)]
+    f = files[0]
+    tags = list(FEATURES)
+    # the row score passes 1.0 exactly where the baseline flags
+    for name, flags in (("max-|z|", max_abs_z), ("PCA T²/SPE", pca_t2_spe)):
+        score = baseline_scores(name, f.features[:TRAIN_ROWS], f.features)
+        np.testing.assert_array_equal(score > 1.0,
+                                      flags(tags, f.features[:TRAIN_ROWS], f.features).flags)
+    for b in baselines_at_far(files, 5.0):
+        assert b.at_far.far <= 5.0 and b.at_far.far > 3.0, b  # placed at the rate asked
+        assert b.at_far.mar < 50.0, b  # a 3-spread shift of two sensors is found
