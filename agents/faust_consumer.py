@@ -13,7 +13,8 @@ recovered, before the state they need.
 
 Here ``getmany`` is Faust's own, except that it also sets aside the agents' records until
 the tables are recovered and the rebalance is over, and that every record it sets aside makes
-its partition seek back to the first such record, so that the fetcher brings it again.
+its partition seek back to the first such record, so that the fetcher brings it again. And
+the consumer reads committed records only (:class:`CommittedOnlyThread`).
 """
 
 from __future__ import annotations
@@ -22,16 +23,34 @@ import logging
 from collections.abc import AsyncIterator
 from typing import cast
 
+import aiokafka
 import faust
 from aiokafka.errors import IllegalStateError
 from faust.tables.manager import TableManager
-from faust.transport.drivers.aiokafka import Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer, Transport
 from faust.types import TP, ConsumerT, Message
 
 from ops.endpoints import HealthServer
 from streams.logsetup import get_logger
 
 log = get_logger("agents.consumer")
+
+
+class CommittedOnlyThread(AIOKafkaConsumerThread):
+    """Faust's consumer thread, whose aiokafka consumer reads committed records only. Faust
+    asks for ``read_committed`` only when the worker itself runs transactions; but the API
+    appends alert commands and lab results in transactions, and a record of an aborted one
+    (the API answered with an error) must never reach an agent."""
+
+    def _create_worker_consumer(self, transport: Transport) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        # aiokafka (pinned) keeps the level here until start() builds its fetcher with it
+        if getattr(consumer, "_isolation_level", None) not in ("read_uncommitted",
+                                                              "read_committed"):
+            raise RuntimeError("aiokafka's consumer no longer keeps _isolation_level: the "
+                               "agents' read_committed setting needs another way in")
+        consumer._isolation_level = "read_committed"
+        return consumer
 
 
 class RewindingConsumer(Consumer):
@@ -41,6 +60,9 @@ class RewindingConsumer(Consumer):
     stream partition still counted as active then reaches the agents before their state)."""
 
     logger = logging.getLogger("faust.transport.drivers.aiokafka")
+
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return CommittedOnlyThread(self, loop=self.loop, beacon=self.beacon)
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         records, active_partitions = await self._wait_next_records(timeout)

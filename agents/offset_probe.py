@@ -42,16 +42,20 @@ class BrokerOffsets:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers,
                                     client_id=f"{self.kafka.client_id}-stall-watch",
                                     request_timeout_ms=REQUEST_TIMEOUT_MS)
+        # both read as the worker's consumer does (committed records only,
+        # agents/faust_consumer.py): the log's end is its last stable offset (a transaction
+        # still open is not yet there to read), and the reader skips aborted records and
+        # commit and abort markers
         logs = AIOKafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers,
                                 client_id=f"{self.kafka.client_id}-stall-watch",
                                 group_id=None, enable_auto_commit=False,
+                                isolation_level="read_committed",
                                 request_timeout_ms=REQUEST_TIMEOUT_MS)
-        # reads as the worker's consumer does (uncommitted: Faust's default without
-        # exactly-once); it skips commit and abort markers like every consumer
         reader = AIOKafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers,
                                   client_id=f"{self.kafka.client_id}-stall-watch",
                                   group_id=None, enable_auto_commit=False,
                                   auto_offset_reset="none", max_partition_fetch_bytes=65536,
+                                  isolation_level="read_committed",
                                   request_timeout_ms=REQUEST_TIMEOUT_MS)
         try:
             await admin.start()
