@@ -191,6 +191,10 @@ class EnvelopeDetector:
         self._input = inputs[0].name
         self._output = [self.session.get_outputs()[0].name]
 
+    def features(self, frames: F64) -> F64:
+        """The model's input for ``rows x tags x window`` frames: the rolling means."""
+        return frame_means(frames)
+
     def deviations(self, means: F64) -> F64:
         """Deviation per row and tag (``n x len(tags)``); 0 where a mean is NaN."""
         feed = np.ascontiguousarray(means, dtype=np.float64)

@@ -1,4 +1,5 @@
-"""One stream's state for one envelope model, and its vote on a scan.
+"""One stream's state for one window model (an envelope or a subspace model), and its vote on
+a scan.
 
 The track keeps the model's tags over the last ``window_scans`` scans (NaN where a scan had no
 good reading of a tag) and the decaying peak of the scan deviation; see
@@ -14,10 +15,13 @@ import numpy as np
 import numpy.typing as npt
 
 from agents.detectors.envelope import EnvelopeDetector, frame_means
+from agents.detectors.subspace import SubspaceDetector
 from agents.detectors.voting import DetectorResult
 from agents.features.windows import F64, BoolArray
 
 I64 = npt.NDArray[np.int64]
+#: models scored on a window of their tags' values, with the envelope's alarm rule
+WindowModel = EnvelopeDetector | SubspaceDetector
 
 
 class EnvelopeTrack:
@@ -31,21 +35,27 @@ class EnvelopeTrack:
         self._cols: I64 | None = None  # windows column of each model tag (-1: not seen yet)
 
     @classmethod
-    def for_model(cls, model: EnvelopeDetector) -> EnvelopeTrack:
+    def for_model(cls, model: WindowModel) -> EnvelopeTrack:
         return cls(model.tags, model.params.window_scans,
                    None if model.ref is None else model.ref.sha256)
 
-    def fits(self, model: EnvelopeDetector) -> bool:
+    def fits(self, model: WindowModel) -> bool:
         sha = None if model.ref is None else model.ref.sha256
         return sha == self.sha and model.tags == self.tags \
             and model.params.window_scans == self.window
 
-    def push(self, row: F64) -> F64:
-        """Add one scan's values (NaN = none) and return the rolling means (``1 x tags``)."""
+    def push_frames(self, row: F64) -> F64:
+        """Add one scan's values (NaN = none) and return the window (``1 x tags x window``,
+        oldest first)."""
         self.buffer[self.pos] = row
         self.pos = (self.pos + 1) % self.window
         chronological = np.concatenate([self.buffer[self.pos:], self.buffer[:self.pos]])
-        return frame_means(chronological.T[None])
+        frames: F64 = chronological.T[None]
+        return frames
+
+    def push(self, row: F64) -> F64:
+        """Add one scan's values (NaN = none) and return the rolling means (``1 x tags``)."""
+        return frame_means(self.push_frames(row))
 
     def judge(self, deviation: F64, level: float, share: float, decay: float
               ) -> tuple[BoolArray, float]:
@@ -66,7 +76,7 @@ class EnvelopeTrack:
         found: I64 = where[self._cols]
         return found
 
-    def vote(self, model: EnvelopeDetector, index: dict[str, int], columns: int, idx: I64,
+    def vote(self, model: WindowModel, index: dict[str, int], columns: int, idx: I64,
              value: F64, valid: BoolArray) -> DetectorResult | None:
         """The model's vote on a scan's readings (None when the scan has none of its tags).
 
@@ -80,7 +90,7 @@ class EnvelopeTrack:
         at = where[present]
         row[present] = np.where(valid[at], value[at], np.nan)
         params = model.params
-        deviation = model.deviations(self.push(row))[0]
+        deviation = model.deviations(model.features(self.push_frames(row)))[0]
         flagged, bar = self.judge(deviation, params.alarm_level, params.peak_share,
                                   params.decay)
         c = params.alarm_level

@@ -1,0 +1,273 @@
+"""The subspace model: how a stream's tags move *together* in normal operation, in level and in
+unsteadiness, and which tags break with it.
+
+Trained offline on a stream's normal rows (like the envelope, :mod:`agents.detectors.envelope`):
+per tag, two window features over the last ``window_scans`` scans, the mean and the standard
+deviation (so a tag that starts to oscillate or to jitter moves, not only one that shifts),
+standardised on the training rows; then the principal components that hold ``variance_kept``
+of their variance. Online, per scan, Hotelling's T² (how far along the normal directions) and
+the squared prediction error SPE (how far off them: a broken correlation), each over the
+``quantile`` of its training values. The scan's **ratio** is the larger of the two (1.0: as
+far as the training rows went once in a hundred). Each tag's **deviation** is the ratio times
+its share of the statistic (its two features' squared residuals, and their part of T²) over
+the largest tag's share: the tag that contributes most carries the whole ratio, the others
+their part of it. The alarm rule is the envelope's (:class:`EnvelopeTrack`): a tag is flagged
+when its deviation passes ``max(alarm_level, peak_share * peak)``.
+
+The ONNX graph (float64 ``x [N, 2T]``: the T means, then the T standard deviations ->
+``deviation [N, T]``) carries the tags and the parameters in its metadata, like the envelope.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnx
+import onnxruntime as ort
+from numpy.lib.stride_tricks import sliding_window_view
+from onnx import TensorProto, helper
+
+from agents.detectors.envelope import META_KIND, META_PARAMS, META_TAGS, EnvelopeParams, frame_means
+from agents.detectors.onnx_scorer import ORT_ERRORS, make_session
+from agents.errors import ModelError
+from agents.features.windows import F64
+from streams.events import ModelRef
+
+KIND = "subspace"
+INPUT_NAME = "x"
+OUTPUT_NAME = "deviation"
+ONNX_OPSET = 17
+MIN_TRAINING_ROWS = 20
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class SubspaceParams(EnvelopeParams):
+    """The envelope's window and alarm rule, with the subspace's own level (its ratio is a
+    squared distance: far larger than a deviation of one tag), the variance its components
+    keep and the training quantile of its limits (defaults: see ``agents/README.md``)."""
+
+    alarm_level: float = 10.0
+    variance_kept: float = 0.9
+    quantile: float = 0.99
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.variance_kept <= 1:
+            raise ModelError(f"subspace variance_kept must be in (0, 1], got "
+                             f"{self.variance_kept}")
+        if not 0.5 <= self.quantile < 1:
+            raise ModelError(f"subspace quantile must be in [0.5, 1), got {self.quantile}")
+
+
+@dataclass(frozen=True)
+class SubspaceFit:
+    """A fitted subspace model over ``tags`` (features: their means, then their spreads)."""
+
+    tags: tuple[str, ...]
+    centre: F64  # [2T]
+    scale: F64  # [2T]
+    components: F64  # [2T, k]
+    variances: F64  # [k]
+    t2_limit: float
+    spe_limit: float
+    params: SubspaceParams
+
+
+def frame_stds(frames: F64) -> F64:
+    """Standard deviations over the last axis of ``rows x tags x window`` frames, ignoring
+    NaN (0 for one value, NaN for none); computed like :func:`frame_means`, training and
+    online alike."""
+    means = frame_means(frames)
+    squares = frame_means(frames * frames)
+    out: F64 = np.sqrt(np.maximum(squares - means * means, 0.0))
+    return out
+
+
+def frame_features(frames: F64) -> F64:
+    """The model's input for ``rows x tags x window`` frames: the means, then the spreads."""
+    return np.concatenate([frame_means(frames), frame_stds(frames)], axis=1)
+
+
+def window_features(values: F64, window: int) -> F64:
+    """Per row of ``values`` (``rows x tags``), the features over the last ``window`` rows
+    (fewer at the start)."""
+    t = values.shape[1]
+    padded = np.concatenate([np.full((window - 1, t), np.nan), values])
+    return frame_features(sliding_window_view(padded, window, axis=0))
+
+
+def _standardised(fit: SubspaceFit, features: F64) -> F64:
+    z = (features - fit.centre) / fit.scale
+    out: F64 = np.where(np.isnan(z), 0.0, z)  # no reading: as in training, on average
+    return out
+
+
+def _statistics(fit: SubspaceFit, features: F64) -> tuple[F64, F64, F64]:
+    """T², SPE and each feature's share of the two (each over its limit)."""
+    z = _standardised(fit, features)
+    scores = z @ fit.components
+    t2 = (scores * scores / fit.variances).sum(axis=1)
+    resid = z - scores @ fit.components.T
+    spe = (resid * resid).sum(axis=1)
+    pull = (scores / fit.variances) @ fit.components.T
+    shares: F64 = np.abs(z * pull) / fit.t2_limit + resid * resid / fit.spe_limit
+    return t2, spe, shares
+
+
+def fit_subspace(values: F64, tags: Sequence[str],
+                 params: SubspaceParams | None = None) -> SubspaceFit:
+    """Fit on normal rows (``n x len(tags)``, NaN = no good reading)."""
+    params = params or SubspaceParams()
+    if values.ndim != 2 or values.shape[1] != len(tags) or not tags:
+        raise ModelError(f"training rows must be n x {len(tags)} (one column per tag), "
+                         f"got {values.shape}")
+    if len(values) < MIN_TRAINING_ROWS:
+        raise ModelError(f"{len(values)} training rows are too few for a subspace model (need "
+                         f"{MIN_TRAINING_ROWS})")
+    features = window_features(values, params.window_scans)
+    seen: npt.NDArray[np.bool_] = np.asarray(np.isfinite(features[:, : len(tags)]).any(axis=0))
+    if not seen.all():
+        missing = [tag for tag, ok in zip(tags, seen, strict=True) if not ok]
+        raise ModelError(f"no good reading of {missing} in the training rows")
+    centre = np.nan_to_num(np.nanmean(features, axis=0))
+    sd = np.nan_to_num(np.nanstd(features, axis=0))
+    scale = np.where(sd > 0, sd, 1.0)
+    z = np.nan_to_num((features - centre) / scale)
+    _, s, vt = np.linalg.svd(z - z.mean(axis=0), full_matrices=False)
+    var = s * s / max(len(z) - 1, 1)
+    total = float(var.sum())
+    k = int(np.searchsorted(np.cumsum(var) / total, params.variance_kept) + 1) \
+        if total > 0 else 1
+    k = min(k, len(var))
+    fit = SubspaceFit(tuple(tags), centre.astype(np.float64), scale.astype(np.float64),
+                      np.ascontiguousarray(vt[:k].T), np.maximum(var[:k], _EPS), 1.0, 1.0,
+                      params)
+    t2, spe, _ = _statistics(fit, features)
+    return SubspaceFit(fit.tags, fit.centre, fit.scale, fit.components, fit.variances,
+                       max(float(np.quantile(t2, params.quantile)), _EPS),
+                       max(float(np.quantile(spe, params.quantile)), _EPS), params)
+
+
+def reference_deviations(fit: SubspaceFit, features: F64) -> F64:
+    """Per row and tag, the deviation (see the module docstring) in numpy: what the ONNX
+    graph computes."""
+    t2, spe, shares = _statistics(fit, features)
+    ratio = np.maximum(t2 / fit.t2_limit, spe / fit.spe_limit)
+    t = len(fit.tags)
+    per_tag = shares[:, :t] + shares[:, t:]
+    top = np.maximum(per_tag.max(axis=1), _EPS)
+    out: F64 = ratio[:, None] * per_tag / top[:, None]
+    return out
+
+
+def export_subspace(fit: SubspaceFit, *, model_name: str = KIND) -> bytes:
+    """The ONNX model (serialized bytes) with the tags and parameters in its metadata."""
+    t = len(fit.tags)
+    k = fit.components.shape[1]
+    fold = np.vstack([np.eye(t), np.eye(t)])  # [2T, T]: a tag's two features summed
+    d = TensorProto.DOUBLE
+
+    def const(name: str, array: F64) -> onnx.TensorProto:
+        return helper.make_tensor(name, d, list(array.shape), array.ravel().tolist())
+
+    inits = [const("centre", fit.centre), const("inv_scale", 1.0 / fit.scale),
+             const("components", fit.components),
+             const("components_t", np.ascontiguousarray(fit.components.T)),
+             const("inv_var", 1.0 / fit.variances),
+             const("inv_var_col", (1.0 / fit.variances).reshape(k, 1)),
+             const("ones_col", np.ones((2 * t, 1))), const("fold", fold),
+             const("inv_t2_limit", np.array([1.0 / fit.t2_limit])),
+             const("inv_spe_limit", np.array([1.0 / fit.spe_limit])),
+             const("zero", np.array([0.0])), const("eps", np.array([_EPS]))]
+    nodes = [
+        helper.make_node("Sub", [INPUT_NAME, "centre"], ["offset"]),
+        helper.make_node("Mul", ["offset", "inv_scale"], ["z_raw"]),
+        helper.make_node("IsNaN", ["z_raw"], ["missing"]),
+        helper.make_node("Where", ["missing", "zero", "z_raw"], ["z"]),
+        helper.make_node("MatMul", ["z", "components"], ["scores"]),
+        helper.make_node("Mul", ["scores", "scores"], ["scores_sq"]),
+        helper.make_node("MatMul", ["scores_sq", "inv_var_col"], ["t2"]),  # [N, 1]
+        helper.make_node("MatMul", ["scores", "components_t"], ["rebuilt"]),
+        helper.make_node("Sub", ["z", "rebuilt"], ["resid"]),
+        helper.make_node("Mul", ["resid", "resid"], ["resid_sq"]),
+        helper.make_node("MatMul", ["resid_sq", "ones_col"], ["spe"]),  # [N, 1]
+        helper.make_node("Mul", ["t2", "inv_t2_limit"], ["t2_ratio"]),
+        helper.make_node("Mul", ["spe", "inv_spe_limit"], ["spe_ratio"]),
+        helper.make_node("Max", ["t2_ratio", "spe_ratio"], ["ratio"]),
+        helper.make_node("Mul", ["scores", "inv_var"], ["scores_w"]),
+        helper.make_node("MatMul", ["scores_w", "components_t"], ["pull"]),
+        helper.make_node("Mul", ["z", "pull"], ["t2_part_signed"]),
+        helper.make_node("Abs", ["t2_part_signed"], ["t2_part_abs"]),
+        helper.make_node("Mul", ["t2_part_abs", "inv_t2_limit"], ["t2_part"]),
+        helper.make_node("Mul", ["resid_sq", "inv_spe_limit"], ["spe_part"]),
+        helper.make_node("Add", ["t2_part", "spe_part"], ["shares"]),
+        helper.make_node("MatMul", ["shares", "fold"], ["per_tag"]),  # [N, T]
+        helper.make_node("ReduceMax", ["per_tag"], ["top_raw"], axes=[1], keepdims=1),
+        helper.make_node("Max", ["top_raw", "eps"], ["top"]),
+        helper.make_node("Div", ["per_tag", "top"], ["relative"]),
+        helper.make_node("Mul", ["relative", "ratio"], [OUTPUT_NAME]),
+    ]
+    graph = helper.make_graph(
+        nodes, model_name,
+        [helper.make_tensor_value_info(INPUT_NAME, d, [None, 2 * t])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, d, [None, t])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
+    model.ir_version = 8
+    helper.set_model_props(model, {META_KIND: KIND, META_TAGS: json.dumps(list(fit.tags)),
+                                   META_PARAMS: json.dumps(asdict(fit.params))})
+    onnx.checker.check_model(model)
+    data: bytes = model.SerializeToString()
+    return data
+
+
+class SubspaceDetector:
+    """A loaded subspace model: deviations of a window's features, one session per artifact.
+    Shares the envelope's track (:class:`~agents.detectors.envelope_track.EnvelopeTrack`)."""
+
+    kind = KIND
+
+    def __init__(self, model_bytes: bytes | ort.InferenceSession, *, name: str = KIND,
+                 ref: ModelRef | None = None) -> None:
+        self.name, self.ref = name, ref
+        self.session = model_bytes if isinstance(model_bytes, ort.InferenceSession) \
+            else make_session(model_bytes)
+        meta: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        if meta.get(META_KIND) != KIND:
+            raise ModelError(f"model {name!r} is not a subspace model ({META_KIND} = "
+                             f"{meta.get(META_KIND)!r})")
+        try:
+            tags = json.loads(meta[META_TAGS])
+            raw_params: dict[str, Any] = json.loads(meta[META_PARAMS])
+            self.params = SubspaceParams(**raw_params)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"subspace model {name!r} has unreadable metadata: {exc}") \
+                from exc
+        if not isinstance(tags, list) or not tags or not all(isinstance(x, str) for x in tags):
+            raise ModelError(f"subspace model {name!r} names no tags")
+        self.tags: tuple[str, ...] = tuple(tags)
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or inputs[0].shape[-1] != 2 * len(self.tags):
+            raise ModelError(f"subspace model {name!r} must take one input of "
+                             f"{2 * len(self.tags)} columns")
+        self._input = inputs[0].name
+        self._output = [self.session.get_outputs()[0].name]
+
+    def features(self, frames: F64) -> F64:
+        return frame_features(frames)
+
+    def deviations(self, features: F64) -> F64:
+        """Deviation per row and tag (``n x len(tags)``) of ``n x 2 len(tags)`` features."""
+        feed = np.ascontiguousarray(features, dtype=np.float64)
+        try:
+            out = self.session.run(self._output, {self._input: feed})[0]
+        except ORT_ERRORS as exc:
+            raise ModelError(f"model {self.name!r} failed to score {features.shape}: {exc}") \
+                from exc
+        result: F64 = np.nan_to_num(out.astype(np.float64), nan=0.0)
+        return result
