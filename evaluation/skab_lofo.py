@@ -1,4 +1,5 @@
-"""The envelope's constants chosen on SKAB without looking at the folder they are scored on.
+"""A window model's constants (the envelope's, or the subspace model's) chosen on SKAB without
+looking at the folder they are scored on.
 
 Leave one folder out: for each of SKAB's folders (``valve1``, ``valve2``, ``other``), every
 combination of the grid below is scored on the *other* folders' files, the combination with
@@ -8,9 +9,10 @@ it. The held-out predictions of all folders are then scored together: that is th
 quote, since no constant that made it was chosen on the files it scores.
 
 The predictions are computed offline with the same functions the online path runs: the
-envelope fitted on each file's training rows (:func:`fit_envelope`), the rolling means
-(:func:`rolling_means`, as :class:`~agents.detectors.envelope_track.EnvelopeTrack` forms them
-scan by scan), the deviations (:func:`reference_deviations`, what the ONNX graph computes) and
+model fitted on each file's training rows (:func:`fit_envelope`, :func:`fit_subspace`), the
+window features (rolling means, and spreads for the subspace model;
+as :class:`~agents.detectors.envelope_track.EnvelopeTrack` forms them scan by scan), the
+deviations (``reference_deviations``, what the ONNX graphs compute) and
 the alarm rule of :meth:`EnvelopeTrack.judge` (the decaying peak does not depend on the alarm
 level or share, so a whole grid costs one pass per window). ``tests/unit/test_skab_lofo.py``
 holds them equal to the replayed detector path.
@@ -25,12 +27,14 @@ from itertools import product
 import numpy as np
 import numpy.typing as npt
 
+from agents.detectors import subspace
 from agents.detectors.envelope import (
     EnvelopeParams,
     fit_envelope,
     reference_deviations,
     rolling_means,
 )
+from agents.detectors.subspace import SubspaceParams, fit_subspace, window_features
 from agents.features.windows import F64
 from evaluation.skab_data import FEATURES, TRAIN_ROWS, SkabFile
 from evaluation.skab_scoring import OutlierScore, outlier_score
@@ -38,6 +42,9 @@ from evaluation.skab_scoring import OutlierScore, outlier_score
 WINDOWS = (5, 10, 15, 20, 30)
 LEVELS = (1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6, 2.8, 3.0)
 SHARES = (0.0, 0.1, 0.2)
+#: the subspace model's ratio is a squared distance over its training limit: its own levels
+SUBSPACE_LEVELS = (4.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0, 24.0)
+WINDOW_KINDS = ("envelope", "subspace")
 #: the false-alarm rate the chosen constants must keep on the folders they are chosen on, %
 FAR_LIMIT = 10.0
 
@@ -54,6 +61,7 @@ class FolderChoice:
 
 @dataclass(frozen=True)
 class LofoResult:
+    kind: str
     folders: tuple[FolderChoice, ...]
     #: every held-out prediction scored together
     pooled: OutlierScore
@@ -69,8 +77,10 @@ class _FileTrack:
     level or share)."""
 
     def __init__(self, skab_file: SkabFile, columns: Sequence[str],
-                 half_life_scans: float) -> None:
-        self.file = skab_file
+                 half_life_scans: float, kind: str = "envelope") -> None:
+        if kind not in WINDOW_KINDS:
+            raise ValueError(f"unknown window model {kind!r}; use one of {WINDOW_KINDS}")
+        self.file, self.kind = skab_file, kind
         self._cols = [FEATURES.index(c) for c in columns]
         self._tags = list(columns)
         self._decay = EnvelopeParams(peak_half_life_scans=half_life_scans).decay
@@ -79,9 +89,14 @@ class _FileTrack:
     def _deviations(self, window: int) -> tuple[F64, F64]:
         if window not in self._cache:
             values = self.file.features[:, self._cols]
-            fit = fit_envelope(values[:TRAIN_ROWS], self._tags,
-                               EnvelopeParams(window_scans=window))
-            deviation = reference_deviations(fit, rolling_means(values, window))
+            if self.kind == "envelope":
+                fit = fit_envelope(values[:TRAIN_ROWS], self._tags,
+                                   EnvelopeParams(window_scans=window))
+                deviation = reference_deviations(fit, rolling_means(values, window))
+            else:
+                sub = fit_subspace(values[:TRAIN_ROWS], self._tags,
+                                   SubspaceParams(window_scans=window))
+                deviation = subspace.reference_deviations(sub, window_features(values, window))
             worst = deviation.max(axis=1)
             peak = np.empty(len(worst))
             level = 0.0
@@ -102,8 +117,11 @@ class _FileTrack:
 
 def envelope_predictions(files: Sequence[SkabFile], params: EnvelopeParams,
                          columns: Sequence[str] = FEATURES) -> list[F64]:
-    """Each file's test-row prediction by the envelope with ``params``, computed offline."""
-    return [_FileTrack(f, columns, params.peak_half_life_scans).predict(params) for f in files]
+    """Each file's test-row prediction by the window model ``params`` are for (a
+    :class:`SubspaceParams`: the subspace model), computed offline."""
+    kind = "subspace" if isinstance(params, SubspaceParams) else "envelope"
+    return [_FileTrack(f, columns, params.peak_half_life_scans, kind).predict(params)
+            for f in files]
 
 
 def _score(tracks: Sequence[_FileTrack], params: EnvelopeParams) -> OutlierScore:
@@ -118,14 +136,15 @@ def _choose(scores: dict[EnvelopeParams, OutlierScore]) -> EnvelopeParams:
     return min(scores, key=lambda p: (scores[p].far, -scores[p].f1))
 
 
-def leave_one_folder_out(files: Sequence[SkabFile],
-                         columns: Sequence[str] = FEATURES) -> LofoResult:
-    """Choose the envelope's window, alarm level and peak share per held-out folder (see the
-    module docstring) and score the held-out predictions."""
-    base = EnvelopeParams()
+def leave_one_folder_out(files: Sequence[SkabFile], columns: Sequence[str] = FEATURES,
+                         kind: str = "envelope") -> LofoResult:
+    """Choose the window model's window, alarm level and peak share per held-out folder (see
+    the module docstring) and score the held-out predictions."""
+    base = SubspaceParams() if kind == "subspace" else EnvelopeParams()
+    levels = SUBSPACE_LEVELS if kind == "subspace" else LEVELS
     grid = [replace(base, window_scans=w, alarm_level=a, peak_share=s)
-            for w, a, s in product(WINDOWS, LEVELS, SHARES)]
-    tracks = [_FileTrack(f, columns, base.peak_half_life_scans) for f in files]
+            for w, a, s in product(WINDOWS, levels, SHARES)]
+    tracks = [_FileTrack(f, columns, base.peak_half_life_scans, kind) for f in files]
     folders = sorted({folder(f) for f in files})
     if len(folders) < 2:
         raise ValueError(f"leave one folder out needs two folders at least, got {folders}")
@@ -143,4 +162,4 @@ def leave_one_folder_out(files: Sequence[SkabFile],
         truths.extend(held_truths)
         predictions.extend(held_predictions)
     pooled = outlier_score(truths, predictions)
-    return LofoResult(tuple(choices), pooled, len(grid))
+    return LofoResult(kind, tuple(choices), pooled, len(grid))

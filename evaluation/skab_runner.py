@@ -1,8 +1,9 @@
 """SKAB through the online detector path, with the leaderboard's protocol.
 
 Per file, a fresh stream: the models asked for are fitted on the file's first 400 rows (the
-protocol's training part), exported to ONNX and installed as deployed models: the envelope on
-the rows' values (:func:`agents.detectors.envelope.fit_envelope`), the IsolationForest and the
+protocol's training part), exported to ONNX and installed as deployed models: the envelope and
+the subspace model on the rows' values (:func:`agents.detectors.envelope.fit_envelope`,
+:func:`agents.detectors.subspace.fit_subspace`), the IsolationForest and the
 autoencoder on their model inputs (:func:`agents.features.reading.model_rows`, the agents' own
 training path). Then every row of the file is replayed as a scan; the first 400 rows also warm
 up the windows and adaptive thresholds. The prediction on rows 400+ is the vote (any reading of
@@ -30,6 +31,7 @@ from agents.detectors.envelope import (
 from agents.detectors.iforest_export import export_iforest, train_iforest
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import RuleSpec
+from agents.detectors.subspace import SubspaceDetector, export_subspace, fit_subspace
 from agents.features.reading import model_rows
 from evaluation.replay import F64, ReplayOptions, TableReplay, tag_name
 from evaluation.skab_data import FEATURES, TRAIN_ROWS, SkabFile
@@ -41,7 +43,7 @@ from evaluation.skab_scoring import (
     outlier_score,
 )
 
-ModelKind = Literal["envelope", "iforest", "autoencoder"]
+ModelKind = Literal["envelope", "subspace", "iforest", "autoencoder"]
 #: per-reading models: they vote with the per-reading statistical detectors
 PER_READING: tuple[ModelKind, ...] = ("iforest", "autoencoder")
 #: rules under which only the deployed models vote
@@ -70,6 +72,11 @@ def fit_models(train: SkabFile, kinds: Sequence[ModelKind], seed: int = 0,
             cols = [FEATURES.index(c) for c in envelope_columns]
             fit = fit_envelope(train.features[:, cols], [tags[i] for i in cols], envelope)
             models.append(EnvelopeDetector(export_envelope(fit), name=kind))
+            continue
+        if kind == "subspace":
+            cols = [FEATURES.index(c) for c in envelope_columns]
+            sub = fit_subspace(train.features[:, cols], [tags[i] for i in cols])
+            models.append(SubspaceDetector(export_subspace(sub), name=kind))
             continue
         assert rows is not None
         if kind == "iforest":
