@@ -21,7 +21,16 @@ from cli.models_common import fail as _fail
 from cli.models_common import settings as _settings
 from cli.models_shadow_cmd import shadow_report, shadow_stop
 from cli.models_watch_cmd import drift_watch
-from modelops.artifacts import KINDS, PER_READING, Candidate, ModelKind, build, build_envelope
+from modelops.artifacts import (
+    KINDS,
+    PER_READING,
+    WINDOW_KINDS,
+    Candidate,
+    ModelKind,
+    build,
+    build_envelope,
+    build_subspace,
+)
 from modelops.drift import drift_anomaly, min_rows, psi_per_feature, references_of
 from modelops.errors import ModelOpsError
 from modelops.publish import deploy as publish_deployment
@@ -90,17 +99,17 @@ def _rows(settings: ModelOpsSettings, rng: TrainingRange, source: str) -> F64:
 @models_app.command("train")
 def train(plant: Plant, since: Since, until: Until, source: Source = "projections",
           model: Annotated[list[str] | None, typer.Option(
-              help="iforest, autoencoder and/or envelope (repeatable; default iforest and "
-                   "autoencoder)")] = None,
+              help="iforest, autoencoder, envelope and/or subspace (repeatable; default "
+                   "iforest and autoencoder)")] = None,
           held_out: Annotated[float, typer.Option(min=0.05, max=0.5,
                                                   help="last share of rows held out")] = 0.2,
           seed: int = 0,
           stream: Annotated[str | None, typer.Option(
-              help="envelope: the stream DEVICE/POLL_GROUP (default: the plant's only "
-                   "one)")] = None,
+              help="envelope, subspace: the stream DEVICE/POLL_GROUP (default: the plant's "
+                   "only one)")] = None,
           tag: Annotated[list[str] | None, typer.Option(
-              help="envelope: tags to include, fnmatch patterns (repeatable; default "
-                   "all)")] = None,
+              help="envelope, subspace: tags to include, fnmatch patterns (repeatable; "
+                   "default all)")] = None,
           model_id: Annotated[str | None, typer.Option(
               help="registry model id (default: the kind); with a single --model")] = None,
           ) -> None:
@@ -110,9 +119,10 @@ def train(plant: Plant, since: Since, until: Until, source: Source = "projection
     bad = [k for k in kinds if k not in KINDS]
     if bad:
         raise _fail(f"--model {bad[0]!r}: use one of {', '.join(KINDS)}")
-    if "envelope" in kinds and source != "log":
-        raise _fail("--model envelope learns one stream (device and poll group), which the "
-                    "projections do not keep: use --source log")
+    windowed = [k for k in kinds if k in WINDOW_KINDS]
+    if windowed and source != "log":
+        raise _fail(f"--model {windowed[0]} learns one stream (device and poll group), which "
+                    "the projections do not keep: use --source log")
     if model_id is not None and len(kinds) != 1:
         raise _fail("--model-id names one model: give exactly one --model")
     if model_id is not None and not MODEL_ID.fullmatch(model_id):
@@ -130,15 +140,17 @@ def train(plant: Plant, since: Since, until: Until, source: Source = "projection
                 _register(registry, model_id or kind,
                           build(kind_, rows, held_out=held_out, seed=seed), training,
                           f"{len(rows)} rows")
-        if "envelope" in kinds:
+        if windowed:
             with _progress("replaying scans", None) as advance:
                 streams = asyncio.run(streams_from_log(
                     settings.kafka, Topics(settings.topic_prefix), rng, advance))
             key, tags, values = stream_matrix(streams, stream, tuple(tag or ("*",)))
-            candidate = build_envelope(tags, values, held_out=held_out)
-            _register(registry, model_id or "envelope", candidate,
-                      {**training, "stream": key}, f"{len(values)} scans of {key}, "
-                      f"{len(tags)} tags")
+            for kind in windowed:
+                candidate = build_envelope(tags, values, held_out=held_out) \
+                    if kind == "envelope" else build_subspace(tags, values, held_out=held_out)
+                _register(registry, model_id or kind, candidate,
+                          {**training, "stream": key}, f"{len(values)} scans of {key}, "
+                          f"{len(tags)} tags")
     except BiogasError as exc:
         raise _fail(str(exc)) from None
 
@@ -252,9 +264,10 @@ def shadow(model_id: str, candidate: Annotated[str, typer.Option(help="candidate
         alarms = []
         for v in (live, candidate):
             entry = registry.get(model_id, v)
-            if entry.metadata.get("kind") == "envelope":
-                raise ModelOpsError(f"{model_id} is an envelope model: shadow compares the "
-                                    "per-reading models on rows of model inputs")
+            if entry.metadata.get("kind") in WINDOW_KINDS:
+                raise ModelOpsError(f"{model_id} is an {entry.metadata.get('kind')} model: "
+                                    "shadow compares the per-reading models on rows of "
+                                    "model inputs")
             scores = OnnxDetector(entry.artifact_bytes(), name=model_id).score_rows(rows)
             thr = float(entry.metadata["metrics"]["alarm_threshold"])
             alarms.append(scores >= thr)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from agents.detectors import subspace
 from agents.detectors.autoencoder_export import (
     export_autoencoder,
     reference_scores,
@@ -29,6 +30,13 @@ from agents.detectors.envelope import (
     rolling_means,
 )
 from agents.detectors.iforest_export import export_iforest, train_iforest
+from agents.detectors.subspace import (
+    SubspaceDetector,
+    SubspaceParams,
+    export_subspace,
+    fit_subspace,
+    window_features,
+)
 from agents.errors import ModelError
 from agents.features.reading import MODEL_FEATURES
 from agents.features.windows import F64
@@ -36,8 +44,10 @@ from modelops.drift import reference
 from modelops.errors import TrainingDataError
 from modelops.parity import ParityReport, alarm_threshold, check_parity, compare_scores
 
-ModelKind = Literal["iforest", "autoencoder", "envelope"]
-KINDS: tuple[ModelKind, ...] = ("iforest", "autoencoder", "envelope")
+ModelKind = Literal["iforest", "autoencoder", "envelope", "subspace"]
+KINDS: tuple[ModelKind, ...] = ("iforest", "autoencoder", "envelope", "subspace")
+#: the models trained on one stream's scans (a window of its tags), from the log
+WINDOW_KINDS: tuple[ModelKind, ...] = ("envelope", "subspace")
 #: the models trained on the agents' per-reading model inputs (``train``'s default)
 PER_READING: tuple[ModelKind, ...] = ("iforest", "autoencoder")
 MIN_ROWS = 50
@@ -92,11 +102,44 @@ def build_envelope(tags: tuple[str, ...], values: F64, *, held_out: float = 0.2,
     return Candidate(kind="envelope", onnx=onnx, parity=parity, metadata=metadata)
 
 
+def build_subspace(tags: tuple[str, ...], values: F64, *, held_out: float = 0.2,
+                   params: SubspaceParams | None = None) -> Candidate:
+    """Fit, export and parity-check a subspace model on one stream's rows (``scans x
+    tags``), gated like the envelope: each held-out row's largest deviation under ONNX and
+    under the float64 reference, and the alarm decision ``score > alarm_level``."""
+    train, test = split(values, held_out)
+    if len(train) < MIN_ROWS or len(test) == 0:
+        raise TrainingDataError(f"{len(values)} scans are too few: need at least {MIN_ROWS} "
+                                "training scans and one held-out scan; widen the time range")
+    try:
+        fit = fit_subspace(train, tags, params)
+        onnx = export_subspace(fit, model_name="subspace")
+        features = window_features(values, fit.params.window_scans)[len(train):]
+        scores = SubspaceDetector(onnx).deviations(features).max(axis=1)
+    except ModelError as exc:
+        raise TrainingDataError(f"cannot fit a subspace model: {exc}") from exc
+    held_scores = subspace.reference_deviations(fit, features).max(axis=1)
+    level = fit.params.alarm_level
+    parity = compare_scores(scores, held_scores, float(np.nextafter(level, np.inf)))
+    metadata: dict[str, Any] = {
+        "kind": "subspace", "features": list(tags), "params": asdict(fit.params),
+        "rows": {"train": len(train), "held_out": len(test)},
+        "subspace": {"components": int(fit.components.shape[1]),
+                     "t2_limit": fit.t2_limit, "spe_limit": fit.spe_limit},
+        "metrics": {"alarm_threshold": level,
+                    "held_out_alarm_rate": float((held_scores > level).mean()),
+                    "held_out_score_mean": float(held_scores.mean()),
+                    "parity": parity.as_dict()},
+    }
+    return Candidate(kind="subspace", onnx=onnx, parity=parity, metadata=metadata)
+
+
 def build(kind: ModelKind, rows: F64, *, held_out: float = 0.2, seed: int = 0) -> Candidate:
     """Train, export and parity-check one per-reading model on ``rows`` (``n x
     len(MODEL_FEATURES)``)."""
     if kind not in PER_READING:
-        raise TrainingDataError(f"{kind} is not trained on per-reading rows (build_envelope)")
+        raise TrainingDataError(f"{kind} is not trained on per-reading rows (build_envelope, "
+                                "build_subspace)")
     if rows.ndim != 2 or rows.shape[1] != len(MODEL_FEATURES):
         raise TrainingDataError(f"training rows must be n x {len(MODEL_FEATURES)}, "
                                 f"got {rows.shape}")

@@ -32,6 +32,8 @@ BINS = 10
 EPS = 1e-4
 DRIFT_DETECTOR = "drift"
 ENVELOPE = "envelope"
+#: models that judge a window of their stream against their training rows themselves
+WINDOW_MODELS = (ENVELOPE, "subspace")
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,11 @@ def reference(rows: F64, bins: int = BINS) -> dict[str, Reference]:
 
 def references_of(metadata: dict[str, Any]) -> dict[str, Reference]:
     """The training distribution recorded in a registry version's metadata."""
-    if metadata.get("kind") == ENVELOPE:
-        raise RegistryError(f"{metadata.get('model_id')} is an envelope model, which judges "
-                            "how far its stream is from its training range itself; PSI is "
-                            "measured for the per-reading models (iforest, autoencoder)")
+    if metadata.get("kind") in WINDOW_MODELS:
+        raise RegistryError(f"{metadata.get('model_id')} is an {metadata.get('kind')} model, "
+                            "which judges how far its stream is from its training range "
+                            "itself; PSI is measured for the per-reading models (iforest, "
+                            "autoencoder)")
     try:
         refs = {k: Reference(tuple(v["edges"]), tuple(v["shares"]))
                 for k, v in metadata["reference"].items() if k in MODEL_FEATURES}

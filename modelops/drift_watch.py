@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from modelops.drift import (
-    ENVELOPE,
+    WINDOW_MODELS,
     Reference,
     drift_anomaly,
     drift_measured,
@@ -184,10 +184,10 @@ class DriftWatch:
         try:
             entry = await asyncio.to_thread(self._registry.get, target.model_id,
                                             target.version)
-            if entry.metadata.get("kind") == ENVELOPE:
-                log.info("drift_not_measured_for_envelope", model=target.model_id,
-                         version=target.version)
-                return "an envelope model: no PSI"
+            if entry.metadata.get("kind") in WINDOW_MODELS:
+                log.info("drift_not_measured_for_window_model", model=target.model_id,
+                         version=target.version, kind=entry.metadata.get("kind"))
+                return f"an {entry.metadata.get('kind')} model: no PSI"
             refs = references_of(entry.metadata)
         except RegistryError as exc:
             log.error("drift_model_unusable", model=target.model_id, version=target.version,

@@ -9,9 +9,10 @@ of their variance. Online, per scan, Hotelling's T² (how far along the normal d
 the squared prediction error SPE (how far off them: a broken correlation), each over the
 ``quantile`` of its training values. The scan's **ratio** is the larger of the two (1.0: as
 far as the training rows went once in a hundred). Each tag's **deviation** is the ratio times
-its share of the statistic (its two features' squared residuals, and their part of T²) over
-the largest tag's share: the tag that contributes most carries the whole ratio, the others
-their part of it. The alarm rule is the envelope's (:class:`EnvelopeTrack`): a tag is flagged
+its contribution (its two features' reconstruction-based contributions to the Mahalanobis
+distance: how far each lies from what the other features say it should be) over the
+largest tag's: the tag that contributes most carries the whole ratio, the others their part
+of it. The alarm rule is the envelope's (:class:`EnvelopeTrack`): a tag is flagged
 when its deviation passes ``max(alarm_level, peak_share * peak)``.
 
 The ONNX graph (float64 ``x [N, 2T]``: the T means, then the T standard deviations ->
@@ -44,6 +45,9 @@ OUTPUT_NAME = "deviation"
 ONNX_OPSET = 17
 MIN_TRAINING_ROWS = 20
 _EPS = 1e-12
+#: added to the standardised features' covariance before it is inverted (a feature that
+#: another one determines exactly would make it singular)
+_RIDGE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class SubspaceFit:
     scale: F64  # [2T]
     components: F64  # [2T, k]
     variances: F64  # [k]
+    precision: F64  # [2T, 2T]: inverse of the standardised features' covariance (+ ridge)
     t2_limit: float
     spe_limit: float
     params: SubspaceParams
@@ -109,14 +114,18 @@ def _standardised(fit: SubspaceFit, features: F64) -> F64:
 
 
 def _statistics(fit: SubspaceFit, features: F64) -> tuple[F64, F64, F64]:
-    """T², SPE and each feature's share of the two (each over its limit)."""
+    """T², SPE and each feature's contribution: its reconstruction-based contribution to the
+    Mahalanobis distance of all features (Alcala and Qin), ``(z Q)_j² / Q_jj`` with ``Q`` the
+    training features' (regularised) precision: how far the feature lies from what the
+    others say it should be, squared, in its conditional spreads. Unlike contributions to
+    T² or to an SPE of few residual directions, it names the tag at fault when one is."""
     z = _standardised(fit, features)
     scores = z @ fit.components
     t2 = (scores * scores / fit.variances).sum(axis=1)
     resid = z - scores @ fit.components.T
     spe = (resid * resid).sum(axis=1)
-    pull = (scores / fit.variances) @ fit.components.T
-    shares: F64 = np.abs(z * pull) / fit.t2_limit + resid * resid / fit.spe_limit
+    conditional = z @ fit.precision
+    shares: F64 = conditional * conditional / np.diag(fit.precision)
     return t2, spe, shares
 
 
@@ -145,12 +154,14 @@ def fit_subspace(values: F64, tags: Sequence[str],
     k = int(np.searchsorted(np.cumsum(var) / total, params.variance_kept) + 1) \
         if total > 0 else 1
     k = min(k, len(var))
+    cov = np.cov(z, rowvar=False) + _RIDGE * np.eye(z.shape[1])
+    precision = np.ascontiguousarray(np.linalg.inv(cov))
     fit = SubspaceFit(tuple(tags), centre.astype(np.float64), scale.astype(np.float64),
-                      np.ascontiguousarray(vt[:k].T), np.maximum(var[:k], _EPS), 1.0, 1.0,
-                      params)
+                      np.ascontiguousarray(vt[:k].T), np.maximum(var[:k], _EPS), precision,
+                      1.0, 1.0, params)
     t2, spe, _ = _statistics(fit, features)
     return SubspaceFit(fit.tags, fit.centre, fit.scale, fit.components, fit.variances,
-                       max(float(np.quantile(t2, params.quantile)), _EPS),
+                       fit.precision, max(float(np.quantile(t2, params.quantile)), _EPS),
                        max(float(np.quantile(spe, params.quantile)), _EPS), params)
 
 
@@ -177,9 +188,10 @@ def export_subspace(fit: SubspaceFit, *, model_name: str = KIND) -> bytes:
         return helper.make_tensor(name, d, list(array.shape), array.ravel().tolist())
 
     inits = [const("centre", fit.centre), const("inv_scale", 1.0 / fit.scale),
+             const("precision", fit.precision),
+             const("inv_precision_diag", 1.0 / np.diag(fit.precision)),
              const("components", fit.components),
              const("components_t", np.ascontiguousarray(fit.components.T)),
-             const("inv_var", 1.0 / fit.variances),
              const("inv_var_col", (1.0 / fit.variances).reshape(k, 1)),
              const("ones_col", np.ones((2 * t, 1))), const("fold", fold),
              const("inv_t2_limit", np.array([1.0 / fit.t2_limit])),
@@ -200,13 +212,9 @@ def export_subspace(fit: SubspaceFit, *, model_name: str = KIND) -> bytes:
         helper.make_node("Mul", ["t2", "inv_t2_limit"], ["t2_ratio"]),
         helper.make_node("Mul", ["spe", "inv_spe_limit"], ["spe_ratio"]),
         helper.make_node("Max", ["t2_ratio", "spe_ratio"], ["ratio"]),
-        helper.make_node("Mul", ["scores", "inv_var"], ["scores_w"]),
-        helper.make_node("MatMul", ["scores_w", "components_t"], ["pull"]),
-        helper.make_node("Mul", ["z", "pull"], ["t2_part_signed"]),
-        helper.make_node("Abs", ["t2_part_signed"], ["t2_part_abs"]),
-        helper.make_node("Mul", ["t2_part_abs", "inv_t2_limit"], ["t2_part"]),
-        helper.make_node("Mul", ["resid_sq", "inv_spe_limit"], ["spe_part"]),
-        helper.make_node("Add", ["t2_part", "spe_part"], ["shares"]),
+        helper.make_node("MatMul", ["z", "precision"], ["conditional"]),
+        helper.make_node("Mul", ["conditional", "conditional"], ["conditional_sq"]),
+        helper.make_node("Mul", ["conditional_sq", "inv_precision_diag"], ["shares"]),
         helper.make_node("MatMul", ["shares", "fold"], ["per_tag"]),  # [N, T]
         helper.make_node("ReduceMax", ["per_tag"], ["top_raw"], axes=[1], keepdims=1),
         helper.make_node("Max", ["top_raw", "eps"], ["top"]),

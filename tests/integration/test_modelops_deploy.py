@@ -1,6 +1,6 @@
 """On the real broker: train from the log, promote, deploy; the agents' deployment follower
-verifies and installs the model (a per-reading model, or an envelope fitted on one stream's
-scans); rollback re-deploys the version live before. The registry is
+verifies and installs the model (a per-reading model, or an envelope or a subspace model
+fitted on one stream's scans); rollback re-deploys the version live before. The registry is
 a local directory or an S3-compatible bucket (moto's server on loopback), read back by the
 agents through ``s3://`` URIs."""
 
@@ -19,12 +19,13 @@ from pydantic import SecretStr
 from agents.deployments import DeploymentFollower
 from agents.detectors.envelope import EnvelopeDetector
 from agents.detectors.rules import RuleSpec
+from agents.detectors.subspace import SubspaceDetector
 from agents.errors import ModelRejectedError
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys, new_key_pair
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.stream_state import DetectionConfig
-from modelops.artifacts import build, build_envelope
+from modelops.artifacts import build, build_envelope, build_subspace
 from modelops.errors import RegistryError, TrainingDataError
 from modelops.publish import deploy, previous_version, publish
 from modelops.registry import Registry
@@ -142,8 +143,9 @@ def test_the_s3_registry_refuses_a_modified_artifact_and_keeps_its_history(
         ArtifactFetcher().fetch(entry.uri)  # a worker without S3 settings
 
 
-async def test_an_envelope_trained_from_the_log_is_deployed_and_flags_a_step(
-        stack: StackEndpoints, topics: Topics, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["envelope", "subspace"])
+async def test_a_window_model_trained_from_the_log_is_deployed_and_flags_a_step(
+        stack: StackEndpoints, topics: Topics, tmp_path: Path, kind: str) -> None:
     scans = scripted_scans(700, START, plant_id="plant-a")
     await publish(stack.kafka, topics, scans)
     streams = await streams_from_log(stack.kafka, topics,
@@ -155,13 +157,16 @@ async def test_an_envelope_trained_from_the_log_is_deployed_and_flags_a_step(
     assert key == "plant-a|plc1|fast"
     assert tags == ("chp.p_el", "gas.ch4", "gas.flow_chp", "gas.pressure")
     assert values.shape == (700, 4) and np.isfinite(values).all()
-    candidate = build_envelope(tags, values)
+    candidate = build_envelope(tags, values) if kind == "envelope" \
+        else build_subspace(tags, values)
     assert candidate.parity.passed and candidate.metadata["features"] == list(tags)
+    assert candidate.kind == kind and candidate.metadata["kind"] == kind
+    model_id = f"{kind}-gas"
 
     keys = tmp_path / "keys"
     new_key_pair(keys, "release")
     registry = Registry(DirectoryStorage(tmp_path / "registry"))
-    entry = registry.promote(registry.add("envelope-gas", candidate.onnx, candidate.metadata),
+    entry = registry.promote(registry.add(model_id, candidate.onnx, candidate.metadata),
                              keys / "release.key")
     slot = ModelSlot()
 
@@ -176,14 +181,15 @@ async def test_an_envelope_trained_from_the_log_is_deployed_and_flags_a_step(
         await deploy(registry, entry, "plant-a", stack.kafka, topics, "test")
 
         async def installed() -> bool:
-            return ("plant-a", "envelope-gas") in slot.detectors
+            return ("plant-a", model_id) in slot.detectors
 
-        await eventually_async(installed, what="the envelope installed")
+        await eventually_async(installed, what=f"the {kind} model installed")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    model = slot.detectors[("plant-a", "envelope-gas")]
-    assert isinstance(model, EnvelopeDetector) and model.tags == tags
+    model = slot.detectors[("plant-a", model_id)]
+    assert isinstance(model, EnvelopeDetector if kind == "envelope" else SubspaceDetector)
+    assert model.tags == tags
     # the deployed envelope on the same stream, going on: gas pressure 30 sigmas up for 100 s
     later = scripted_scans(200, START, plant_id="plant-a", first_seq=700,
                            faults=Faults(spike_at=800, spike_len=100))
@@ -195,5 +201,5 @@ async def test_an_envelope_trained_from_the_log_is_deployed_and_flags_a_step(
     assert flagged and all(800 <= seq < 915 for seq, _ in flagged)
     first = flagged[0][1]
     assert first.tags == ("gas.pressure",) and first.models
-    assert (first.models[0].model_id, first.models[0].version) == ("envelope-gas", "1")
-    assert first.top_features[0].name == "gas.pressure:envelope-gas.deviation"
+    assert (first.models[0].model_id, first.models[0].version) == (model_id, "1")
+    assert first.top_features[0].name == f"gas.pressure:{model_id}.deviation"

@@ -1,6 +1,6 @@
 """``biogas models`` end to end on the real broker: train from the log, promote, deploy,
 compare a candidate with the live version offline, roll back, run a candidate in shadow and
-end it, report shadow comparisons; an envelope trains on one stream."""
+end it, report shadow comparisons; an envelope and a subspace model train on one stream."""
 
 from __future__ import annotations
 
@@ -137,6 +137,15 @@ def test_train_promote_deploy_shadow_and_roll_back(stack: StackEndpoints, topics
     assert "to plant-a" in run(env, "deploy", "envelope-gas")  # the plant it was trained on
     refused = run(env, "shadow", "envelope-gas", "--candidate", "1", *RANGE, code=2)
     assert "envelope model" in refused
+    out = run(env, "train", *RANGE, "--model", "subspace", "--tag", "gas.*")
+    assert "subspace version 1 (subspace): 900 scans of plant-a|plc1|fast, 3 tags" in out
+    meta = orjson.loads((tmp_path / "registry" / "subspace" / "1" / "metadata.json")
+                        .read_bytes())
+    assert meta["kind"] == "subspace" and meta["metrics"]["parity"]["passed"] is True
+    assert "subspace model" in run(env, "shadow", "subspace", "--candidate", "1", "--live",
+                                   "1", *RANGE, code=2)
+    assert "use --source log" in run(env, "train", *RANGE, "--model", "subspace",
+                                     "--source", "projections", code=2)
     assert "--stream" in run(env, "train", *RANGE, "--model", "envelope", "--stream",
                              "plc9/slow", code=2)
     assert "names one model" in run(env, "train", *RANGE, "--model-id", "x", code=2)
