@@ -50,16 +50,19 @@ def _max_abs_z_parts(train: F64, values: F64) -> tuple[F64, float]:
     return z, limit
 
 
-def max_abs_z(tags: list[str], train: F64, values: F64) -> BaselineFlags:
+def max_abs_z(tags: list[str], train: F64, values: F64, scale: float = 1.0) -> BaselineFlags:
+    """``scale`` multiplies the limit (1.0: the training quantile)."""
     z, limit = _max_abs_z_parts(train, values)
-    over = z > limit
+    over = z > limit * scale
     flags: BoolArray = np.asarray(over.any(axis=1), dtype=np.bool_)
     names = tuple(tuple(tags[j] for j in np.flatnonzero(row)) for row in over)
     return BaselineFlags(flags, names)
 
 
 @dataclass(frozen=True)
-class _Pca:
+class PcaStatistics:
+    """PCA T²/SPE of every row, and their limits on the training rows."""
+
     z: F64
     p: F64
     lam: F64
@@ -71,7 +74,7 @@ class _Pca:
     spe_lim: float
 
 
-def _pca(train: F64, values: F64) -> _Pca:
+def pca_statistics(train: F64, values: F64) -> PcaStatistics:
     z = _standardise(train, values)
     zt = z[: len(train)]
     _, s, vt = np.linalg.svd(zt - zt.mean(axis=0), full_matrices=False)
@@ -84,20 +87,27 @@ def _pca(train: F64, values: F64) -> _Pca:
     resid = z - scores @ p.T
     spe = (resid ** 2).sum(axis=1)
     n_train = len(train)
-    return _Pca(z, p, lam, scores, t2, spe, resid, float(np.quantile(t2[:n_train], QUANTILE)),
-                float(np.quantile(spe[:n_train], QUANTILE)))
+    return PcaStatistics(z, p, lam, scores, t2, spe, resid,
+                         float(np.quantile(t2[:n_train], QUANTILE)),
+                         float(np.quantile(spe[:n_train], QUANTILE)))
 
 
-def pca_t2_spe(tags: list[str], train: F64, values: F64) -> BaselineFlags:
-    m = _pca(train, values)
-    flags = (m.t2 > m.t2_lim) | (m.spe > m.spe_lim)
+def pca_t2_spe(tags: list[str], train: F64, values: F64, scale: float = 1.0) -> BaselineFlags:
+    """``scale`` multiplies both limits (1.0: the training quantiles)."""
+    return pca_flags(pca_statistics(train, values), tags, scale)
+
+
+def pca_flags(m: PcaStatistics, tags: list[str], scale: float = 1.0) -> BaselineFlags:
+    """Rows over either limit times ``scale``, naming the tags that contribute most."""
+    t2_lim, spe_lim = m.t2_lim * scale, m.spe_lim * scale
+    flags = (m.t2 > t2_lim) | (m.spe > spe_lim)
     names: list[tuple[str, ...]] = []
     for i in range(len(m.z)):
         if not flags[i]:
             names.append(())
             continue
         # SPE: squared residuals; T²: each tag's z_j * sum_a p_ja t_a / lambda_a
-        contrib = (m.resid[i] ** 2 if m.spe[i] > m.spe_lim
+        contrib = (m.resid[i] ** 2 if m.spe[i] > spe_lim
                    else np.abs(m.z[i] * (m.p @ (m.scores[i] / m.lam))))
         names.append(tuple(tags[j] for j in np.argsort(-contrib)[:TOP_TAGS]))
     return BaselineFlags(flags, tuple(names))
@@ -112,7 +122,7 @@ def baseline_scores(name: str, train: F64, values: F64) -> F64:
         out: F64 = z.max(axis=1) / max(limit, 1e-12)
         return out
     if name == "PCA T²/SPE":
-        m = _pca(train, values)
+        m = pca_statistics(train, values)
         pca: F64 = np.maximum(m.t2 / max(m.t2_lim, 1e-12), m.spe / max(m.spe_lim, 1e-12))
         return pca
     raise ValueError(f"no row score for baseline {name!r}; use max-|z| or PCA T²/SPE")

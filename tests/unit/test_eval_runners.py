@@ -211,3 +211,20 @@ def test_sim_runner_detects_a_stuck_sensor_and_prints_baselines() -> None:
     assert fault.kind == "stuck" and fault.by == "dig1.ph"
     assert fault.delay_s is not None and fault.delay_s <= 3600.0
     assert set(result.baselines) == {"max-|z|", "PCA T²/SPE", "flag-all"}
+
+
+def test_sim_runner_scores_a_subspace_model_and_pca_at_its_time_in_alarm() -> None:
+    from evaluation.sim_runner import PCA_AT_SUBSPACE, SUBSPACE
+
+    scenario = parse_scenario({
+        "scenario": {"name": "leak", "start": datetime(2026, 3, 1, tzinfo=UTC), "seed": 3},
+        "faults": [{"kind": "gas_leak", "start_h": 2, "duration_h": 2, "magnitude": 40.0}]})
+    config = DetectionConfig(baseline=BaselineConfig(commission_s=6 * 3600.0))
+    result = run_scenario(scenario, ReplayOptions(config=config), lead_in_h=8.0,
+                          duration_h=6.0, baselines=(), subspace=True)
+    model, pca = result.baselines[SUBSPACE], result.baselines[PCA_AT_SUBSPACE]
+    (fault,) = model.faults
+    assert fault.kind == "gas_leak"
+    # PCA's limits were raised until it stood in alarm no longer than the model
+    assert pca.alarm_s <= model.alarm_s
+    assert model.days == pca.days == pytest.approx(6 / 24)
