@@ -20,12 +20,11 @@ import numpy as np
 
 from agents.detectors.contract import ScanContext
 from agents.detectors.deployed import DeployedModel
-from agents.detectors.envelope import EnvelopeDetector
+from agents.detectors.envelope import WindowModel
 from agents.detectors.envelope_track import EnvelopeTrack
 from agents.detectors.hst import squash
 from agents.detectors.protocol import ZScoreDetector
 from agents.detectors.rules import RULE_NAMES
-from agents.detectors.subspace import SubspaceDetector
 from agents.detectors.voting import DetectorResult
 from agents.features.windows import F64
 from agents.tag_catalogue import PlantCatalogue
@@ -69,7 +68,7 @@ class ModelVoter:
 
     def vote(self, ctx: ScanContext) -> Sequence[DetectorResult]:
         state, model, key = self.state, self.model, self.key
-        if isinstance(model, EnvelopeDetector | SubspaceDetector):
+        if isinstance(model, WindowModel):
             track = state.envelopes.get(key)
             if track is None or not track.fits(model):
                 track = state.envelopes[key] = EnvelopeTrack.for_model(model)

@@ -161,47 +161,63 @@ def model_kind(session_meta: dict[str, str]) -> str | None:
     return session_meta.get(META_KIND)
 
 
-class EnvelopeDetector:
-    """A loaded envelope model: deviations of rolling means, one session per artifact."""
+class WindowModel:
+    """A loaded model that scores a window of its own tags (the envelope, the subspace
+    model): its tags and parameters from the ONNX metadata, one session per artifact."""
 
     kind = KIND
+    params_type: type[EnvelopeParams] = EnvelopeParams
+    #: model input columns per tag
+    columns_per_tag = 1
 
-    def __init__(self, model_bytes: bytes | ort.InferenceSession, *, name: str = KIND,
+    def __init__(self, model_bytes: bytes | ort.InferenceSession, *, name: str | None = None,
                  ref: ModelRef | None = None) -> None:
-        self.name, self.ref = name, ref
+        self.name, self.ref = name or self.kind, ref
+        name = self.name
         self.session = model_bytes if isinstance(model_bytes, ort.InferenceSession) \
             else make_session(model_bytes)
         meta: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
-        if model_kind(meta) != KIND:
-            raise ModelError(f"model {name!r} is not an envelope model ({META_KIND} = "
+        what = f"{self.kind} model"
+        if model_kind(meta) != self.kind:
+            article = "an" if self.kind[0] in "aeiou" else "a"
+            raise ModelError(f"model {name!r} is not {article} {what} ({META_KIND} = "
                              f"{meta.get(META_KIND)!r})")
         try:
             tags = json.loads(meta[META_TAGS])
             raw_params: dict[str, Any] = json.loads(meta[META_PARAMS])
-            self.params = EnvelopeParams(**raw_params)
+            self.params = self.params_type(**raw_params)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"envelope model {name!r} has unreadable metadata: {exc}") from exc
+            raise ModelError(f"{what} {name!r} has unreadable metadata: {exc}") from exc
         if not isinstance(tags, list) or not tags or not all(isinstance(x, str) for x in tags):
-            raise ModelError(f"envelope model {name!r} names no tags")
+            raise ModelError(f"{what} {name!r} names no tags")
         self.tags: tuple[str, ...] = tuple(tags)
+        width = self.columns_per_tag * len(self.tags)
         inputs = self.session.get_inputs()
-        if len(inputs) != 1 or inputs[0].shape[-1] != len(self.tags):
-            raise ModelError(f"envelope model {name!r} must take one input of "
-                             f"{len(self.tags)} columns")
+        if len(inputs) != 1 or inputs[0].shape[-1] != width:
+            raise ModelError(f"{what} {name!r} must take one input of {width} columns")
         self._input = inputs[0].name
         self._output = [self.session.get_outputs()[0].name]
 
     def features(self, frames: F64) -> F64:
-        """The model's input for ``rows x tags x window`` frames: the rolling means."""
-        return frame_means(frames)
+        """The model's input for ``rows x tags x window`` frames."""
+        raise NotImplementedError
 
-    def deviations(self, means: F64) -> F64:
-        """Deviation per row and tag (``n x len(tags)``); 0 where a mean is NaN."""
-        feed = np.ascontiguousarray(means, dtype=np.float64)
+    def deviations(self, features: F64) -> F64:
+        """Deviation per row and tag (``n x len(tags)``) of the window features; 0 where
+        NaN."""
+        feed = np.ascontiguousarray(features, dtype=np.float64)
         try:
             out = self.session.run(self._output, {self._input: feed})[0]
         except ORT_ERRORS as exc:
-            raise ModelError(f"model {self.name!r} failed to score {means.shape}: {exc}") \
+            raise ModelError(f"model {self.name!r} failed to score {features.shape}: {exc}") \
                 from exc
         result: F64 = np.nan_to_num(out.astype(np.float64), nan=0.0)
         return result
+
+
+class EnvelopeDetector(WindowModel):
+    """A loaded envelope model: deviations of rolling means."""
+
+    def features(self, frames: F64) -> F64:
+        """The model's input for ``rows x tags x window`` frames: the rolling means."""
+        return frame_means(frames)

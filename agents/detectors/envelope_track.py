@@ -14,14 +14,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agents.detectors.envelope import EnvelopeDetector, frame_means
-from agents.detectors.subspace import SubspaceDetector
+from agents.detectors.envelope import WindowModel, frame_means
 from agents.detectors.voting import DetectorResult
 from agents.features.windows import F64, BoolArray
 
 I64 = npt.NDArray[np.int64]
-#: models scored on a window of their tags' values, with the envelope's alarm rule
-WindowModel = EnvelopeDetector | SubspaceDetector
 
 
 class EnvelopeTrack:

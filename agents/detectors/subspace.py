@@ -24,20 +24,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import onnx
-import onnxruntime as ort
 from numpy.lib.stride_tricks import sliding_window_view
 from onnx import TensorProto, helper
 
-from agents.detectors.envelope import META_KIND, META_PARAMS, META_TAGS, EnvelopeParams, frame_means
-from agents.detectors.onnx_scorer import ORT_ERRORS, make_session
+from agents.detectors.envelope import (
+    META_KIND,
+    META_PARAMS,
+    META_TAGS,
+    EnvelopeParams,
+    WindowModel,
+    frame_means,
+)
 from agents.errors import ModelError
 from agents.features.windows import F64
-from streams.events import ModelRef
 
 KIND = "subspace"
 INPUT_NAME = "x"
@@ -234,48 +237,14 @@ def export_subspace(fit: SubspaceFit, *, model_name: str = KIND) -> bytes:
     return data
 
 
-class SubspaceDetector:
-    """A loaded subspace model: deviations of a window's features, one session per artifact.
-    Shares the envelope's track (:class:`~agents.detectors.envelope_track.EnvelopeTrack`)."""
+class SubspaceDetector(WindowModel):
+    """A loaded subspace model: deviations of a window's means and spreads. Shares the
+    envelope's track (:class:`~agents.detectors.envelope_track.EnvelopeTrack`)."""
 
     kind = KIND
-
-    def __init__(self, model_bytes: bytes | ort.InferenceSession, *, name: str = KIND,
-                 ref: ModelRef | None = None) -> None:
-        self.name, self.ref = name, ref
-        self.session = model_bytes if isinstance(model_bytes, ort.InferenceSession) \
-            else make_session(model_bytes)
-        meta: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
-        if meta.get(META_KIND) != KIND:
-            raise ModelError(f"model {name!r} is not a subspace model ({META_KIND} = "
-                             f"{meta.get(META_KIND)!r})")
-        try:
-            tags = json.loads(meta[META_TAGS])
-            raw_params: dict[str, Any] = json.loads(meta[META_PARAMS])
-            self.params = SubspaceParams(**raw_params)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"subspace model {name!r} has unreadable metadata: {exc}") \
-                from exc
-        if not isinstance(tags, list) or not tags or not all(isinstance(x, str) for x in tags):
-            raise ModelError(f"subspace model {name!r} names no tags")
-        self.tags: tuple[str, ...] = tuple(tags)
-        inputs = self.session.get_inputs()
-        if len(inputs) != 1 or inputs[0].shape[-1] != 2 * len(self.tags):
-            raise ModelError(f"subspace model {name!r} must take one input of "
-                             f"{2 * len(self.tags)} columns")
-        self._input = inputs[0].name
-        self._output = [self.session.get_outputs()[0].name]
+    params_type = SubspaceParams
+    params: SubspaceParams
+    columns_per_tag = 2
 
     def features(self, frames: F64) -> F64:
         return frame_features(frames)
-
-    def deviations(self, features: F64) -> F64:
-        """Deviation per row and tag (``n x len(tags)``) of ``n x 2 len(tags)`` features."""
-        feed = np.ascontiguousarray(features, dtype=np.float64)
-        try:
-            out = self.session.run(self._output, {self._input: feed})[0]
-        except ORT_ERRORS as exc:
-            raise ModelError(f"model {self.name!r} failed to score {features.shape}: {exc}") \
-                from exc
-        result: F64 = np.nan_to_num(out.astype(np.float64), nan=0.0)
-        return result

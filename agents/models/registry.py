@@ -17,8 +17,7 @@ import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agents.detectors.deployed import DeployedModel, load_model
-from agents.detectors.envelope import EnvelopeDetector
-from agents.detectors.subspace import SubspaceDetector
+from agents.detectors.envelope import WindowModel
 from agents.errors import ModelError, ModelRejectedError
 from agents.features.reading import MODEL_FEATURES
 from agents.models.s3 import s3_client, split_s3_uri
@@ -87,15 +86,14 @@ def load_deployment(event: ModelDeployed, keys: TrustedKeys,
         detector = load_model(data, name=event.model_id, ref=ref)
     except ModelError as exc:
         raise ModelRejectedError(f"model does not load: {exc}") from exc
-    expected = detector.tags if isinstance(detector, EnvelopeDetector | SubspaceDetector) \
-        else MODEL_FEATURES
+    expected = detector.tags if isinstance(detector, WindowModel) else MODEL_FEATURES
     if tuple(event.features) != expected:
         raise ModelRejectedError(f"model features {list(event.features)} differ from the "
                                  f"model's inputs {list(expected)}")
-    width = len(expected) * (2 if isinstance(detector, SubspaceDetector) else 1)
+    width = len(expected) * (detector.columns_per_tag if isinstance(detector, WindowModel) else 1)
     try:
         probe = detector.deviations(np.zeros((2, width))) \
-            if isinstance(detector, EnvelopeDetector | SubspaceDetector) \
+            if isinstance(detector, WindowModel) \
             else detector.score_rows(np.zeros((2, width)))
     except ModelError as exc:
         raise ModelRejectedError(f"model does not run: {exc}") from exc
