@@ -57,6 +57,17 @@ def test_required_services_are_there(compose: dict[str, Any]) -> None:
     assert compose["services"]["timescaledb"]["image"].startswith("timescale/timescaledb:")
 
 
+def test_the_broker_keeps_what_it_acknowledges(compose: dict[str, Any]) -> None:
+    """The log is the source of truth: no development mode (fsync bypassed, writes cached,
+    topics created on first use) in the file that presents itself as the platform."""
+    command = [str(part) for part in compose["services"]["redpanda"]["command"]]
+    assert not any(part.startswith("--mode") for part in command), command
+    assert "--unsafe-bypass-fsync" not in " ".join(command)
+    assert not any("auto_create_topics_enabled=true" in part or "write_caching" in part
+                   for part in command), command
+    assert "topics" in compose["services"]  # topics are created on purpose
+
+
 def test_every_project_command_exists_in_the_cli(compose: dict[str, Any]) -> None:
     cwd = Path.cwd()
     os.chdir(ROOT)  # paths in commands are relative to the image's workdir, the repo root here
