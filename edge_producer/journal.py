@@ -132,7 +132,12 @@ class Journal:
                 "SELECT value FROM meta WHERE name = 'dropped_total'").fetchone()
             oldest = conn.execute("SELECT created FROM events ORDER BY id LIMIT 1").fetchone()
         except sqlite3.Error as exc:
-            raise JournalError(f"cannot open the journal {self.path}: {exc}") from None
+            raise JournalError(f"cannot open the journal {self.path}: {exc}; choose another "
+                               "--journal (BIOGAS_EDGE_JOURNAL)") from None
+        except OSError as exc:  # its folder cannot be made: a file in the way, no permission
+            raise JournalError(f"cannot create the journal {self.path}: {exc.strerror or exc} "
+                               f"({exc.filename or self.path.parent}); choose another "
+                               "--journal (BIOGAS_EDGE_JOURNAL)") from None
         self._conn = conn
         self._depth, self._bytes, self._dropped = int(depth), int(size), int(dropped)
         self._oldest = float(oldest[0]) if oldest else None

@@ -159,3 +159,28 @@ def test_kill_9_while_appending_loses_no_committed_event(tmp_path: Path) -> None
     assert seqs == list(range(len(seqs))), "no gap and no torn write"
     assert max(acked) < len(seqs), "every acknowledged append survived"
     assert {v["edge_boot_id"] for v in values} == {str(boot)}
+
+
+async def test_a_journal_that_cannot_be_created_is_one_clear_error(tmp_path: Path) -> None:
+    from edge_producer.errors import JournalError
+
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a folder")
+    journal = journal_at(in_the_way / "sub" / "journal.sqlite")
+    with pytest.raises(JournalError, match=r"cannot create the journal .*Not a directory.*"
+                                           r"--journal \(BIOGAS_EDGE_JOURNAL\)"):
+        await journal.open()
+
+
+def test_the_command_says_so_in_one_line(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a folder")
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "edge", "run", "--config",
+         "configs/demo-plant.toml", "--journal", str(in_the_way / "sub" / "j.sqlite"),
+         "--metrics-port", "0"], cwd=Path(__file__).resolve().parents[2],
+        capture_output=True, text=True, timeout=120, check=False,
+        env=dict(os.environ, BIOGAS_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1"))
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "error: cannot create the journal" in done.stderr
