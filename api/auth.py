@@ -13,6 +13,9 @@ from api.settings import ApiSettings
 from api.tokens import Principal, TokenError, verify_token
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="biogas"'}
+#: what a request without a token is told (the command is the project's CLI's)
+MISSING_CREDENTIALS = ("send 'Authorization: Bearer <token>'; tokens are issued with "
+                       "'biogas tokens issue --sub NAME --role ROLE --plants PLANT'")
 
 
 def authenticate(request: Request) -> Principal:
@@ -21,9 +24,8 @@ def authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiProblemError(401, "Authentication required",
-                         "send 'Authorization: Bearer <token>'; tokens are issued with "
-                         "'biogas api token'", headers=_CHALLENGE)
+        raise ApiProblemError(401, "Authentication required", MISSING_CREDENTIALS,
+                              headers=_CHALLENGE)
     try:
         return verify_token(settings.token_secret.get_secret_value(), token.strip())
     except TokenError as exc:

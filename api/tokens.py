@@ -1,7 +1,7 @@
 """Bearer tokens: HMAC-signed, carrying a subject, a role, the granted plants and an expiry.
 
 Tokens are stateless (``bgs1.<payload>.<signature>``, base64url); the signing secret comes from
-the API settings. ``biogas api token`` issues them.
+the API settings. ``biogas tokens issue`` issues them.
 """
 
 from __future__ import annotations

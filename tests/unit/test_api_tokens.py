@@ -50,3 +50,23 @@ def test_permission_matrix_is_monotonic_and_complete() -> None:
     assert allowed(Role.TECHNICIAN, Permission.RECORD_LAB)
     assert not allowed(Role.TECHNICIAN, Permission.READ_KPIS)
     assert allowed(Role.SUPERVISOR, Permission.READ_KPIS)
+
+
+def test_the_401_names_a_command_that_exists() -> None:
+    import re
+
+    import typer.main
+    from typer._click.core import Context
+
+    from api.auth import MISSING_CREDENTIALS
+    from cli.main import app
+
+    (command,) = re.findall(r"'(biogas [^']+)'", MISSING_CREDENTIALS)
+    words = command.split()[1:]
+    group = typer.main.get_command(app)
+    sub = group.get_command(Context(group), words[0])  # type: ignore[attr-defined]
+    assert sub is not None, command
+    leaf = sub.get_command(Context(sub), words[1])
+    assert leaf is not None, command
+    options = {o for p in leaf.params for o in getattr(p, "opts", [])}
+    assert {w for w in words if w.startswith("--")} <= options, (command, options)
