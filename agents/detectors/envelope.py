@@ -101,21 +101,32 @@ def frame_means(frames: F64) -> F64:
     return out
 
 
-def fit_envelope(values: F64, tags: Sequence[str],
-                 params: EnvelopeParams | None = None) -> EnvelopeFit:
-    """Fit on normal rows (``n x len(tags)``, NaN = no good reading)."""
-    params = params or EnvelopeParams()
+def check_training_rows(values: F64, tags: Sequence[str], what: str) -> None:
+    """:class:`ModelError` unless ``values`` are at least :data:`MIN_TRAINING_ROWS` rows of
+    one column per tag (for a window model, ``what`` it is)."""
     if values.ndim != 2 or values.shape[1] != len(tags) or not tags:
         raise ModelError(f"training rows must be n x {len(tags)} (one column per tag), "
                          f"got {values.shape}")
     if len(values) < MIN_TRAINING_ROWS:
-        raise ModelError(f"{len(values)} training rows are too few for an envelope (need "
+        raise ModelError(f"{len(values)} training rows are too few for {what} (need "
                          f"{MIN_TRAINING_ROWS})")
-    means = rolling_means(values, params.window_scans)
+
+
+def check_every_tag_seen(means: F64, tags: Sequence[str]) -> None:
+    """:class:`ModelError` naming the tags whose rolling means are never a number."""
     seen: BoolArray = np.asarray(np.isfinite(means).any(axis=0))
     if not seen.all():
         missing = [tag for tag, ok in zip(tags, seen, strict=True) if not ok]
         raise ModelError(f"no good reading of {missing} in the training rows")
+
+
+def fit_envelope(values: F64, tags: Sequence[str],
+                 params: EnvelopeParams | None = None) -> EnvelopeFit:
+    """Fit on normal rows (``n x len(tags)``, NaN = no good reading)."""
+    params = params or EnvelopeParams()
+    check_training_rows(values, tags, "an envelope")
+    means = rolling_means(values, params.window_scans)
+    check_every_tag_seen(means, tags)
     centre = np.nanmean(means, axis=0)
     sd = np.nanstd(means, axis=0)
     sd = np.where(sd > 0, sd, 1.0)

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import numpy.typing as npt
 import onnx
 from numpy.lib.stride_tricks import sliding_window_view
 from onnx import TensorProto, helper
@@ -37,6 +36,8 @@ from agents.detectors.envelope import (
     META_TAGS,
     EnvelopeParams,
     WindowModel,
+    check_every_tag_seen,
+    check_training_rows,
     frame_means,
 )
 from agents.errors import ModelError
@@ -46,7 +47,6 @@ KIND = "subspace"
 INPUT_NAME = "x"
 OUTPUT_NAME = "deviation"
 ONNX_OPSET = 17
-MIN_TRAINING_ROWS = 20
 _EPS = 1e-12
 #: added to the standardised features' covariance before it is inverted (a feature that
 #: another one determines exactly would make it singular)
@@ -136,17 +136,9 @@ def fit_subspace(values: F64, tags: Sequence[str],
                  params: SubspaceParams | None = None) -> SubspaceFit:
     """Fit on normal rows (``n x len(tags)``, NaN = no good reading)."""
     params = params or SubspaceParams()
-    if values.ndim != 2 or values.shape[1] != len(tags) or not tags:
-        raise ModelError(f"training rows must be n x {len(tags)} (one column per tag), "
-                         f"got {values.shape}")
-    if len(values) < MIN_TRAINING_ROWS:
-        raise ModelError(f"{len(values)} training rows are too few for a subspace model (need "
-                         f"{MIN_TRAINING_ROWS})")
+    check_training_rows(values, tags, "a subspace model")
     features = window_features(values, params.window_scans)
-    seen: npt.NDArray[np.bool_] = np.asarray(np.isfinite(features[:, : len(tags)]).any(axis=0))
-    if not seen.all():
-        missing = [tag for tag, ok in zip(tags, seen, strict=True) if not ok]
-        raise ModelError(f"no good reading of {missing} in the training rows")
+    check_every_tag_seen(features[:, : len(tags)], tags)  # the means come first
     centre = np.nan_to_num(np.nanmean(features, axis=0))
     sd = np.nan_to_num(np.nanstd(features, axis=0))
     scale = np.where(sd > 0, sd, 1.0)
