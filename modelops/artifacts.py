@@ -68,16 +68,39 @@ def split(rows: F64, held_out: float) -> tuple[F64, F64]:
     return rows[:cut], rows[cut:]
 
 
-def build_envelope(tags: tuple[str, ...], values: F64, *, held_out: float = 0.2,
-                   params: EnvelopeParams | None = None) -> Candidate:
-    """Fit, export and parity-check an envelope on one stream's rows (``scans x tags``).
-
-    The gate compares each held-out row's worst deviation (its score) under ONNX and under
-    the float64 reference, and the alarm decision ``score > alarm_level``."""
+def _window_split(values: F64, held_out: float) -> tuple[F64, F64]:
     train, test = split(values, held_out)
     if len(train) < MIN_ROWS or len(test) == 0:
         raise TrainingDataError(f"{len(values)} scans are too few: need at least {MIN_ROWS} "
                                 "training scans and one held-out scan; widen the time range")
+    return train, test
+
+
+def _window_candidate(kind: ModelKind, tags: tuple[str, ...], onnx: bytes,
+                      params: EnvelopeParams, rows: tuple[int, int], scores: F64,
+                      held_scores: F64, fitted: dict[str, Any]) -> Candidate:
+    """The gate and the registry entry of a window model: each held-out row's largest
+    deviation (its score) under ONNX and under the float64 reference, and the alarm decision
+    ``score > alarm_level``."""
+    level = params.alarm_level
+    # the gate's decisions are score >= threshold: the next float above the level is the
+    # first that alarms (deviation > level)
+    parity = compare_scores(scores, held_scores, float(np.nextafter(level, np.inf)))
+    metadata: dict[str, Any] = {
+        "kind": kind, "features": list(tags), "params": asdict(params),
+        "rows": {"train": rows[0], "held_out": rows[1]}, kind: fitted,
+        "metrics": {"alarm_threshold": level,
+                    "held_out_alarm_rate": float((held_scores > level).mean()),
+                    "held_out_score_mean": float(held_scores.mean()),
+                    "parity": parity.as_dict()},
+    }
+    return Candidate(kind=kind, onnx=onnx, parity=parity, metadata=metadata)
+
+
+def build_envelope(tags: tuple[str, ...], values: F64, *, held_out: float = 0.2,
+                   params: EnvelopeParams | None = None) -> Candidate:
+    """Fit, export and parity-check an envelope on one stream's rows (``scans x tags``)."""
+    train, test = _window_split(values, held_out)
     try:
         fit = fit_envelope(train, tags, params)
         onnx = export_envelope(fit, model_name="envelope")
@@ -85,32 +108,17 @@ def build_envelope(tags: tuple[str, ...], values: F64, *, held_out: float = 0.2,
         scores = EnvelopeDetector(onnx).deviations(means).max(axis=1)
     except ModelError as exc:
         raise TrainingDataError(f"cannot fit an envelope: {exc}") from exc
-    held_scores = reference_deviations(fit, means).max(axis=1)
-    level = fit.params.alarm_level
-    # the gate's decisions are score >= threshold: the next float above the level is the
-    # first that alarms (deviation > level)
-    parity = compare_scores(scores, held_scores, float(np.nextafter(level, np.inf)))
-    metadata: dict[str, Any] = {
-        "kind": "envelope", "features": list(tags), "params": asdict(fit.params),
-        "rows": {"train": len(train), "held_out": len(test)},
-        "envelope": {"centre": fit.centre.tolist(), "scale": fit.scale.tolist()},
-        "metrics": {"alarm_threshold": level,
-                    "held_out_alarm_rate": float((held_scores > level).mean()),
-                    "held_out_score_mean": float(held_scores.mean()),
-                    "parity": parity.as_dict()},
-    }
-    return Candidate(kind="envelope", onnx=onnx, parity=parity, metadata=metadata)
+    return _window_candidate(
+        "envelope", tags, onnx, fit.params, (len(train), len(test)), scores,
+        reference_deviations(fit, means).max(axis=1),
+        {"centre": fit.centre.tolist(), "scale": fit.scale.tolist()})
 
 
 def build_subspace(tags: tuple[str, ...], values: F64, *, held_out: float = 0.2,
                    params: SubspaceParams | None = None) -> Candidate:
     """Fit, export and parity-check a subspace model on one stream's rows (``scans x
-    tags``), gated like the envelope: each held-out row's largest deviation under ONNX and
-    under the float64 reference, and the alarm decision ``score > alarm_level``."""
-    train, test = split(values, held_out)
-    if len(train) < MIN_ROWS or len(test) == 0:
-        raise TrainingDataError(f"{len(values)} scans are too few: need at least {MIN_ROWS} "
-                                "training scans and one held-out scan; widen the time range")
+    tags``), gated like the envelope."""
+    train, test = _window_split(values, held_out)
     try:
         fit = fit_subspace(train, tags, params)
         onnx = export_subspace(fit, model_name="subspace")
@@ -118,20 +126,11 @@ def build_subspace(tags: tuple[str, ...], values: F64, *, held_out: float = 0.2,
         scores = SubspaceDetector(onnx).deviations(features).max(axis=1)
     except ModelError as exc:
         raise TrainingDataError(f"cannot fit a subspace model: {exc}") from exc
-    held_scores = subspace.reference_deviations(fit, features).max(axis=1)
-    level = fit.params.alarm_level
-    parity = compare_scores(scores, held_scores, float(np.nextafter(level, np.inf)))
-    metadata: dict[str, Any] = {
-        "kind": "subspace", "features": list(tags), "params": asdict(fit.params),
-        "rows": {"train": len(train), "held_out": len(test)},
-        "subspace": {"components": int(fit.components.shape[1]),
-                     "t2_limit": fit.t2_limit, "spe_limit": fit.spe_limit},
-        "metrics": {"alarm_threshold": level,
-                    "held_out_alarm_rate": float((held_scores > level).mean()),
-                    "held_out_score_mean": float(held_scores.mean()),
-                    "parity": parity.as_dict()},
-    }
-    return Candidate(kind="subspace", onnx=onnx, parity=parity, metadata=metadata)
+    return _window_candidate(
+        "subspace", tags, onnx, fit.params, (len(train), len(test)), scores,
+        subspace.reference_deviations(fit, features).max(axis=1),
+        {"components": int(fit.components.shape[1]), "t2_limit": fit.t2_limit,
+         "spe_limit": fit.spe_limit})
 
 
 def build(kind: ModelKind, rows: F64, *, held_out: float = 0.2, seed: int = 0) -> Candidate:
