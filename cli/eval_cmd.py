@@ -166,16 +166,18 @@ def _print_lofo(console: Console, lofo: LofoResult) -> None:
     table = Table(title=f"The {lofo.kind} model with its constants chosen leaving one folder out "
                         f"({lofo.combinations} combinations; best F1 with FAR <= {FAR_LIMIT:g} %"
                         " on the other folders)")
-    for col in ("held-out folder", "window", "level", "peak share", "F1 (chosen on)",
-                "FAR % (chosen on)", "F1", "FAR %", "MAR %"):
+    for col in ("held-out folder", "window", "level", "peak share", "peak cap",
+                "F1 (chosen on)", "FAR % (chosen on)", "F1", "FAR %", "MAR %"):
         table.add_column(col)
     for c in lofo.folders:
+        cap = "none" if c.params.peak_cap is None else f"{c.params.peak_cap:g}"
         table.add_row(c.held_out, str(c.params.window_scans), f"{c.params.alarm_level:g}",
-                      f"{c.params.peak_share:g}", f"{c.tuning.f1:.2f}", f"{c.tuning.far:.2f}",
+                      f"{c.params.peak_share:g}", cap, f"{c.tuning.f1:.2f}",
+                      f"{c.tuning.far:.2f}",
                       f"{c.held_out_score.f1:.2f}", f"{c.held_out_score.far:.2f}",
                       f"{c.held_out_score.mar:.2f}")
     p = lofo.pooled
-    table.add_row("all, held out", "", "", "", "", "", f"{p.f1:.2f}", f"{p.far:.2f}",
+    table.add_row("all, held out", "", "", "", "", "", "", f"{p.f1:.2f}", f"{p.far:.2f}",
                   f"{p.mar:.2f}", style="bold green")
     console.print(table)
     console.print("Every figure in the last three columns is on files whose folder chose none "

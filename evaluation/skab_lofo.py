@@ -13,9 +13,9 @@ model fitted on each file's training rows (:func:`fit_envelope`, :func:`fit_subs
 window features (rolling means, and spreads for the subspace model;
 as :class:`~agents.detectors.envelope_track.EnvelopeTrack` forms them scan by scan), the
 deviations (``reference_deviations``, what the ONNX graphs compute) and
-the alarm rule of :meth:`EnvelopeTrack.judge` (the decaying peak does not depend on the alarm
-level or share, so a whole grid costs one pass per window). ``tests/unit/test_skab_lofo.py``
-holds them equal to the replayed detector path.
+the alarm rule of :meth:`EnvelopeTrack.judge` (the decaying peak depends on the alarm level
+only through the model's ``peak_cap``, so a whole grid costs one pass per window and level).
+``tests/unit/test_skab_lofo.py`` holds them equal to the replayed detector path.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from agents.detectors.envelope import (
     reference_deviations,
     rolling_means,
 )
+from agents.detectors.envelope_track import decaying_peaks
 from agents.detectors.subspace import SubspaceParams, fit_subspace, window_features
 from agents.features.windows import F64
 from evaluation.skab_data import FEATURES, TRAIN_ROWS, SkabFile
@@ -73,8 +74,8 @@ def folder(skab_file: SkabFile) -> str:
 
 
 class _FileTrack:
-    """One file's deviations and decaying peak per window (they do not depend on the alarm
-    level or share)."""
+    """One file's deviations per window and decaying peaks per window and memory limit (they
+    do not depend on the alarm level or share otherwise)."""
 
     def __init__(self, skab_file: SkabFile, columns: Sequence[str],
                  half_life_scans: float, kind: str = "envelope") -> None:
@@ -84,10 +85,11 @@ class _FileTrack:
         self._cols = [FEATURES.index(c) for c in columns]
         self._tags = list(columns)
         self._decay = EnvelopeParams(peak_half_life_scans=half_life_scans).decay
-        self._cache: dict[int, tuple[F64, F64]] = {}
+        self._deviation: dict[int, F64] = {}
+        self._peak: dict[tuple[int, float], F64] = {}
 
-    def _deviations(self, window: int) -> tuple[F64, F64]:
-        if window not in self._cache:
+    def _deviations(self, window: int) -> F64:
+        if window not in self._deviation:
             values = self.file.features[:, self._cols]
             if self.kind == "envelope":
                 fit = fit_envelope(values[:TRAIN_ROWS], self._tags,
@@ -97,19 +99,17 @@ class _FileTrack:
                 sub = fit_subspace(values[:TRAIN_ROWS], self._tags,
                                    SubspaceParams(window_scans=window))
                 deviation = subspace.reference_deviations(sub, window_features(values, window))
-            worst = deviation.max(axis=1)
-            peak = np.empty(len(worst))
-            level = 0.0
-            for i, w in enumerate(worst.tolist()):
-                level = max(w, self._decay * level)
-                peak[i] = level
-            self._cache[window] = (deviation, peak)
-        return self._cache[window]
+            self._deviation[window] = deviation
+        return self._deviation[window]
 
     def predict(self, params: EnvelopeParams) -> F64:
         """The binary prediction on the file's test rows: any tag over the judged level."""
-        deviation, peak = self._deviations(params.window_scans)
-        bar = np.maximum(params.alarm_level, params.peak_share * peak)
+        deviation = self._deviations(params.window_scans)
+        key = (params.window_scans, params.memory_limit)
+        if key not in self._peak:
+            self._peak[key] = decaying_peaks(deviation.max(axis=1), self._decay,
+                                             params.memory_limit)
+        bar = np.maximum(params.alarm_level, params.peak_share * self._peak[key])
         flagged: npt.NDArray[np.bool_] = np.asarray((deviation > bar[:, None]).any(axis=1))
         out: F64 = flagged[TRAIN_ROWS:].astype(np.float64)
         return out

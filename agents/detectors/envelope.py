@@ -12,6 +12,9 @@ raises the decaying peak ``M = max(s, d * M)`` (``d`` halves ``M`` every
 ``peak_half_life_scans``); a tag is flagged when its deviation exceeds
 ``max(alarm_level, peak_share * M)``. The second term keeps a plant that settled near, but not
 exactly at, its trained point after a gross fault from alarming on the small offset left over.
+With ``peak_cap`` set, ``M`` remembers at most ``peak_cap * alarm_level`` from earlier scans
+(the current scan's deviation counts whole): one huge event (a fault code of 1201 where
+training saw 0) then hides later, lesser faults for a few half-lives, not for weeks.
 The model votes alone: its level is calibrated on the training rows, not learnt online.
 
 The ONNX graph (float64 ``x [N, T]`` rolling means -> ``deviation [N, T]``) carries the tags and
@@ -53,6 +56,8 @@ class EnvelopeParams:
     alarm_level: float = 2.0
     peak_share: float = 0.2
     peak_half_life_scans: float = 1000.0
+    #: most the peak remembers from earlier scans, in alarm levels (None: no limit)
+    peak_cap: float | None = None
 
     def __post_init__(self) -> None:
         if self.window_scans < 1:
@@ -64,11 +69,19 @@ class EnvelopeParams:
         if not self.peak_half_life_scans > 0:
             raise ModelError("envelope peak_half_life_scans must be > 0, got "
                              f"{self.peak_half_life_scans}")
+        if self.peak_cap is not None and not self.peak_cap >= 1:
+            raise ModelError(f"envelope peak_cap must be >= 1 (alarm levels) or null, got "
+                             f"{self.peak_cap}")
 
     @property
     def decay(self) -> float:
         """The peak's factor per scan."""
         return float(2.0 ** (-1.0 / self.peak_half_life_scans))
+
+    @property
+    def memory_limit(self) -> float:
+        """The most the peak carries over from earlier scans (inf: no limit)."""
+        return np.inf if self.peak_cap is None else self.peak_cap * self.alarm_level
 
 
 @dataclass(frozen=True)

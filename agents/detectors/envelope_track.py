@@ -21,6 +21,17 @@ from agents.features.windows import F64, BoolArray
 I64 = npt.NDArray[np.int64]
 
 
+def decaying_peaks(worst: F64, decay: float, memory_limit: float = np.inf) -> F64:
+    """The peak :meth:`EnvelopeTrack.judge` holds after each of a run of scans whose largest
+    deviations are ``worst`` (starting from 0), for offline replays of the alarm rule."""
+    out: F64 = np.empty(len(worst))
+    peak = 0.0
+    for i, w in enumerate(worst.tolist()):
+        peak = max(w, decay * min(peak, memory_limit))
+        out[i] = peak
+    return out
+
+
 class EnvelopeTrack:
     """The rolling window and the peak of one envelope model on one stream."""
 
@@ -54,11 +65,12 @@ class EnvelopeTrack:
         """Add one scan's values (NaN = none) and return the rolling means (``1 x tags``)."""
         return frame_means(self.push_frames(row))
 
-    def judge(self, deviation: F64, level: float, share: float, decay: float
-              ) -> tuple[BoolArray, float]:
-        """Tags beyond the alarm level, and the level they were judged against."""
+    def judge(self, deviation: F64, level: float, share: float, decay: float,
+              memory_limit: float = np.inf) -> tuple[BoolArray, float]:
+        """Tags beyond the alarm level, and the level they were judged against (the peak
+        carries at most ``memory_limit`` over from earlier scans)."""
         worst = float(deviation.max()) if deviation.size else 0.0
-        self.peak = max(worst, decay * self.peak)
+        self.peak = max(worst, decay * min(self.peak, memory_limit))
         bar = max(level, share * self.peak)
         flagged: BoolArray = deviation > bar
         return flagged, bar
@@ -89,7 +101,7 @@ class EnvelopeTrack:
         params = model.params
         deviation = model.deviations(model.features(self.push_frames(row)))[0]
         flagged, bar = self.judge(deviation, params.alarm_level, params.peak_share,
-                                  params.decay)
+                                  params.decay, params.memory_limit)
         c = params.alarm_level
         n = idx.shape[0]
         score: F64 = np.zeros(n)

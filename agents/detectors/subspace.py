@@ -4,16 +4,22 @@ unsteadiness, and which tags break with it.
 Trained offline on a stream's normal rows (like the envelope, :mod:`agents.detectors.envelope`):
 per tag, two window features over the last ``window_scans`` scans, the mean and the standard
 deviation (so a tag that starts to oscillate or to jitter moves, not only one that shifts),
-standardised on the training rows; then the principal components that hold ``variance_kept``
-of their variance. Online, per scan, Hotelling's T² (how far along the normal directions) and
-the squared prediction error SPE (how far off them: a broken correlation), each over the
-``quantile`` of its training values. The scan's **ratio** is the larger of the two (1.0: as
-far as the training rows went once in a hundred). Each tag's **deviation** is the ratio times
-its contribution (its two features' reconstruction-based contributions to the Mahalanobis
-distance: how far each lies from what the other features say it should be) over the
-largest tag's: the tag that contributes most carries the whole ratio, the others their part
-of it. The alarm rule is the envelope's (:class:`EnvelopeTrack`): a tag is flagged
-when its deviation passes ``max(alarm_level, peak_share * peak)``.
+standardised on the training rows (a feature that never varied there, such as an alarm word
+that stayed 0 or a valve that stayed open, gets the spread of an instrument's accuracy: 0.5 %
+of its level and at least :data:`FROZEN_FLOOR` of its unit, so that any real change of it
+stands out, as it does to textbook PCA); then the principal components that hold
+``variance_kept`` of their variance. Online, per scan, Hotelling's T² (how far along the
+normal directions) and the squared prediction error SPE (how far off them: a broken
+correlation), each over the ``quantile`` of its training values. The scan's **ratio** is
+the larger of the two (1.0: as far as the training rows went once in a hundred). Each tag's
+**deviation** is the ratio times its contribution (its two features' reconstruction-based
+contributions to the Mahalanobis distance: how far each lies from what the other features
+say it should be) over the largest tag's: the tag that contributes most carries the whole
+ratio, the others their part of it. The alarm rule is the envelope's
+(:class:`EnvelopeTrack`): a tag is flagged when its deviation passes
+``max(alarm_level, peak_share * peak)``, the peak carrying at most ``peak_cap`` alarm levels
+over from earlier scans (the ratio is a squared distance, without bound: a fault code of
+1201 where training saw 0 would otherwise silence the model for weeks).
 
 The ONNX graph (float64 ``x [N, 2T]``: the T means, then the T standard deviations ->
 ``deviation [N, T]``) carries the tags and the parameters in its metadata, like the envelope.
@@ -51,6 +57,11 @@ _EPS = 1e-12
 #: added to the standardised features' covariance before it is inverted (a feature that
 #: another one determines exactly would make it singular)
 _RIDGE = 1e-3
+#: a feature constant on the training rows is standardised by this share of its level (an
+#: instrument's accuracy class, as the baseline's ``accuracy``) ...
+FROZEN_ACCURACY = 0.005
+#: ... and at least by this, in the tag's unit (a level of 0: an alarm word, a closed valve)
+FROZEN_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class SubspaceParams(EnvelopeParams):
     keep and the training quantile of its limits (defaults: see ``agents/README.md``)."""
 
     alarm_level: float = 10.0
+    peak_cap: float | None = 50.0
     variance_kept: float = 0.9
     quantile: float = 0.99
 
@@ -141,7 +153,8 @@ def fit_subspace(values: F64, tags: Sequence[str],
     check_every_tag_seen(features[:, : len(tags)], tags)  # the means come first
     centre = np.nan_to_num(np.nanmean(features, axis=0))
     sd = np.nan_to_num(np.nanstd(features, axis=0))
-    scale = np.where(sd > 0, sd, 1.0)
+    frozen = np.maximum(FROZEN_ACCURACY * np.abs(centre), FROZEN_FLOOR)
+    scale = np.where(sd > 0, sd, frozen)
     z = np.nan_to_num((features - centre) / scale)
     _, s, vt = np.linalg.svd(z - z.mean(axis=0), full_matrices=False)
     var = s * s / max(len(z) - 1, 1)

@@ -12,7 +12,7 @@ import pytest
 
 from agents.detectors.deployed import load_model
 from agents.detectors.envelope import EnvelopeParams, export_envelope, fit_envelope
-from agents.detectors.envelope_track import EnvelopeTrack
+from agents.detectors.envelope_track import EnvelopeTrack, decaying_peaks
 from agents.detectors.rules import RuleSpec
 from agents.detectors.subspace import (
     SubspaceDetector,
@@ -111,6 +111,54 @@ def test_it_finds_what_no_single_tag_band_shows_and_names_the_tag(kind: str) -> 
                 if a.event_time >= fault_start]
 
 
+def test_a_tag_that_never_moved_in_training_stands_out_when_it_moves() -> None:
+    """An alarm word that stayed 0 while the model learnt: a 1 in it is the scan's finding,
+    named after it (scaled by one, as a varying feature would be, it hid below the level)."""
+    train = np.column_stack([normal_rows(600), np.zeros(600)])
+    tags = (*TAGS, "alarm_word")
+    ref = ModelRef(model_id="sub", version="1", sha256="c" * 64)
+    model = SubspaceDetector(export_subspace(fit_subspace(train, tags)), name="sub", ref=ref)
+    stream = np.column_stack([normal_rows(400, seed=3), np.zeros(400)])
+    stream[200:, 3] = 1.0
+    proc = ScanProcessor(DetectionConfig(), MODELS_ONLY, late_after_s=1e9,
+                         model=ModelSlot(model))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    boot = uuid.uuid4()
+    found = [a for i, row in enumerate(np.vstack([train, stream]))
+             for a in proc.process(ScanRecorded(
+                 event_id=uuid.uuid4(), plant_id="p1", edge_boot_id=boot, seq=i,
+                 device="skid", poll_group="fast", source_ts=start + timedelta(seconds=i),
+                 readings=tuple(Reading(tag=t, value=float(v), quality=Quality.GOOD)
+                                for t, v in zip(tags, row, strict=True)))).anomalies]
+    assert found and found[0].tags == ("alarm_word",)
+    assert found[0].event_time == start + timedelta(seconds=800)  # the first scan with it
+
+
+def test_one_huge_event_does_not_silence_the_model_for_weeks() -> None:
+    """A squared distance grows without bound: after a fault code of 1201 the peak it
+    leaves is held to ``peak_cap`` alarm levels, so a later fault of a few levels is
+    flagged within a few half-lives; remembered whole, it would hide it for ~40."""
+    params = SubspaceParams(peak_half_life_scans=100.0)
+    uncapped = replace(params, peak_cap=None)
+    later = 4.0 * params.alarm_level
+    for p, flagged_after in ((params, True), (uncapped, False)):
+        track = EnvelopeTrack(TAGS, 1, None)
+        track.judge(np.array([1e12, 0.0, 0.0]), p.alarm_level, p.peak_share, p.decay,
+                    p.memory_limit)
+        for _ in range(600):  # six half-lives
+            track.judge(np.zeros(3), p.alarm_level, p.peak_share, p.decay, p.memory_limit)
+        flagged, _ = track.judge(np.array([0.0, later, 0.0]), p.alarm_level, p.peak_share,
+                                 p.decay, p.memory_limit)
+        assert bool(flagged[1]) is flagged_after, p.peak_cap
+    worst = np.array([1e12, *np.zeros(600), later])  # the offline replay's peaks agree
+    peaks = decaying_peaks(worst, params.decay, params.memory_limit)
+    track = EnvelopeTrack(TAGS, 1, None)
+    online = [track.judge(np.array([w, 0.0, 0.0]), params.alarm_level, params.peak_share,
+                          params.decay, params.memory_limit) and track.peak
+              for w in worst.tolist()]
+    assert np.allclose(peaks, online, rtol=1e-12)
+
+
 def test_loaded_by_its_kind_and_a_bad_one_is_refused() -> None:
     fit = fit_subspace(normal_rows(200), TAGS, replace(SubspaceParams(), window_scans=5))
     model = load_model(export_subspace(fit), name="m")
@@ -121,4 +169,6 @@ def test_loaded_by_its_kind_and_a_bad_one_is_refused() -> None:
         fit_subspace(normal_rows(10), TAGS)
     with pytest.raises(ModelError, match="variance_kept"):
         SubspaceParams(variance_kept=0.0)
+    with pytest.raises(ModelError, match="peak_cap"):
+        SubspaceParams(peak_cap=0.5)
     assert isinstance(SubspaceParams(), EnvelopeParams)  # the track's alarm rule applies
