@@ -35,7 +35,7 @@ from agents.detect_worker import DetectWorker, Message, Publish
 from agents.detectors.baseline import BaselineConfig
 from agents.detectors.rules import load_rules
 from agents.failure_exit import exit_on_failure
-from agents.faust_consumer import AgentsApp
+from agents.faust_consumer import AgentsApp, HeldEvents
 from agents.health import WorkerHealth
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys
@@ -176,7 +176,9 @@ def create_app(settings: AgentsSettings) -> AgentsApp:
                               features_every_s=settings.features_every_s,
                               late_after_s=settings.late_after_s, model=slot,
                               shadow_window_s=settings.shadow_window_s)
-    detect_worker = DetectWorker(processor, topics, publish, TableStore(state_table, publish))
+    detect_worker = DetectWorker(processor, topics, publish, TableStore(state_table, publish),
+                                 checkpoint_every_s=settings.checkpoint_every_s,
+                                 checkpoint_every_scans=settings.checkpoint_every_scans)
     alert_worker = AlertWorker(topics, publish, TableStore(alert_table, publish),
                                clear_after_s=settings.alert_clear_after_s,
                                holdoff_s=settings.alert_holdoff_s)
@@ -201,6 +203,26 @@ def create_app(settings: AgentsSettings) -> AgentsApp:
 
     # one batch at a time: a rebalance forgets the cached states only between batches
     batch_lock = asyncio.Lock()
+    # the scans and lab results handled since the last checkpoint: their offsets may be
+    # committed only once the snapshots that hold them are on the log
+    held = HeldEvents()
+
+    def checkpointed(done: bool) -> None:
+        health.batch_done(checkpointed=done)
+        if done:
+            held.release()
+
+    async def checkpoint_now() -> None:
+        """Write what is held and release it (before a rebalance or a stop waits for every
+        message to be acknowledged, and when the input went quiet)."""
+        async with batch_lock:
+            if held:
+                try:
+                    checkpointed(await detect_worker.flush(checkpoint=True))
+                except Exception as exc:  # noqa: BLE001 - never a silent, idle worker
+                    fail("detect", [], exc)
+
+    app.before_wait_empty = checkpoint_now
 
     @app.agent(faust_topics[topics.name("scans")], name="detect")
     async def detect(stream: StreamT[bytes]) -> AsyncIterator[None]:
@@ -213,12 +235,11 @@ def create_app(settings: AgentsSettings) -> AgentsApp:
                 await catalogues.ready.wait()
             messages = [_message(e) for e in events]
             async with batch_lock:
-                saved = 0
+                held.hold(events)
                 try:
-                    saved = await detect_worker.handle(messages)
+                    checkpointed(await detect_worker.handle(messages))
                 except Exception as exc:  # noqa: BLE001 - never a silent, idle worker
                     fail("detect", messages, exc)
-                health.batch_done(checkpointed=saved > 0)
             # Let the stream's buffering task run before the batch is released: a batch handled
             # without any suspension (all scans replayed and skipped) can otherwise stall it.
             await asyncio.sleep(0)
@@ -229,11 +250,17 @@ def create_app(settings: AgentsSettings) -> AgentsApp:
         async for event in stream.events():
             messages = [_message(event)]
             async with batch_lock:
-                try:
-                    await detect_worker.handle(messages)
+                held.hold([event])
+                try:  # a lab result is rare and changes the plant: checkpointed at once
+                    checkpointed(await detect_worker.handle(messages, checkpoint=True))
                 except Exception as exc:  # noqa: BLE001 - never a silent, idle worker
                     fail("lab", messages, exc)
             yield None
+
+    @app.timer(max(0.5, settings.checkpoint_every_s / 4))  # type: ignore[untyped-decorator]
+    async def checkpoint_quiet_input() -> None:
+        if held and detect_worker.checkpoint_due():
+            await checkpoint_now()
 
     alert_sources = app.topic(topics.name("anomalies"), topics.name("alert-commands"),
                               key_serializer="raw", value_serializer="raw")
@@ -332,9 +359,10 @@ def create_app(settings: AgentsSettings) -> AgentsApp:
                                   **kwargs: Any) -> None:
         async with batch_lock:  # not in the middle of a batch, whose snapshots it would empty
             detect_worker.forget()
+            held.forget()  # released before Faust waited; otherwise read again after it
         alert_worker.forget()
 
-    del (detect, lab, alerts, clear_quiet_alerts, follow_deployments, follow_catalogues,
-         watch_inputs, serve_endpoints,
+    del (detect, lab, alerts, clear_quiet_alerts, checkpoint_quiet_input, follow_deployments,
+         follow_catalogues, watch_inputs, serve_endpoints,
          forget_cached_state, stop_outputs)
     return app

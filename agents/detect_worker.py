@@ -2,16 +2,22 @@
 
 Each message of a batch is decoded (undecodable ones become dead letters) and its scan run
 through :class:`agents.pipeline.ScanProcessor`; features and anomalies are published at once.
-The flush at the end of the batch waits until the broker has them, then writes one state
-snapshot per stream and per plant touched (plant features and lab results live beside the
-streams, under :func:`agents.pipeline.plant_key`). Only then is the batch acknowledged (by the
-caller), so a crash at any point replays scans that are either not yet in the snapshot (and
-are applied again) or already in it (and are skipped by their ``seq``).
+The flush at the end of the batch waits until the broker has them. Then, when a checkpoint
+is due (every ``checkpoint_every_s`` seconds or ``checkpoint_every_scans`` scans, whichever
+comes first; 0 seconds: after every batch), it writes one state snapshot per stream and per
+plant touched since the last checkpoint (plant features and lab results live beside the
+streams, under :func:`agents.pipeline.plant_key`) and waits until the broker has them too.
+Only messages up to a checkpoint are acknowledged (by the caller), so a crash at any point
+replays scans that are either not yet in the snapshot (and are applied again, their outputs
+published again under the same ids) or already in it (and are skipped by their ``seq``).
+A stream that scans once a second thus writes its snapshot once per checkpoint, not once a
+second.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,24 +64,34 @@ class StateStore(Protocol):
 
 class DetectWorker:
     """Handles scans (and lab results) for one process: :meth:`add` applies a message at once
-    and queues its outputs; :meth:`flush` waits until the broker has them and then writes the
-    snapshots of what changed. A message is acknowledged (by the caller) only after the flush
-    that follows it."""
+    and queues its outputs; :meth:`flush` waits until the broker has them and, when a
+    checkpoint is due, writes the snapshots of what changed since the last one. A message is
+    acknowledged (by the caller) only after the checkpoint that follows it."""
 
     def __init__(self, processor: ScanProcessor, topics: Topics, publish: Publish,
-                 store: StateStore) -> None:
+                 store: StateStore, *, checkpoint_every_s: float = 0.0,
+                 checkpoint_every_scans: int = 1,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if checkpoint_every_s < 0 or checkpoint_every_scans < 1:
+            raise ValueError("checkpoint_every_s must be >= 0 and checkpoint_every_scans >= 1")
         self.processor = processor
         self.topics = topics
         self.publish = publish
         self.store = store
+        self.every_s, self.every_scans, self.clock = (checkpoint_every_s,
+                                                      checkpoint_every_scans, clock)
         self.counts = {"scans": 0, "skipped": 0, "features": 0, "anomalies": 0,
-                       "shadow_comparisons": 0, "dead_letters": 0}
+                       "shadow_comparisons": 0, "dead_letters": 0, "checkpoints": 0,
+                       "snapshots": 0, "state_bytes": 0}
         #: plant id -> the scans topic's partition its scans arrive on
         self._scan_partition: dict[str, int] = {}
-        # since the last flush: outputs not yet confirmed, streams and plants changed
+        # outputs not yet confirmed (since the last flush); streams and plants changed, and
+        # messages added, since the last checkpoint
         self._pending: list[Awaitable[object]] = []
         self._touched: dict[str, int] = {}
         self._plants: dict[str, int] = {}
+        self._since = 0
+        self._last_checkpoint = clock()
 
     def forget(self) -> None:
         """Drop cached states (after a rebalance, between batches): they reload from the store
@@ -85,23 +101,35 @@ class DetectWorker:
         self._pending.clear()
         self._touched.clear()
         self._plants.clear()
+        self._since = 0
 
     async def _send(self, event: EventBase) -> None:
         spec = self.topics.topic_for(event)
         self._pending.append(await self.publish(spec.name, self.topics.key_for(event),
                                                 encode(event)))
 
-    async def handle(self, batch: Sequence[Message]) -> int:
-        """:meth:`add` every message, then :meth:`flush`; the snapshots written."""
+    async def handle(self, batch: Sequence[Message], *, checkpoint: bool = False) -> bool:
+        """:meth:`add` every message, then :meth:`flush`: whether it was a checkpoint (the
+        messages up to here may then be acknowledged). ``checkpoint``: one in any case."""
         for msg in batch:
             await self.add(msg)
-        return await self.flush()
+        return await self.flush(checkpoint=checkpoint)
+
+    @property
+    def holding(self) -> int:
+        """Messages added since the last checkpoint (not to be acknowledged yet)."""
+        return self._since
+
+    def checkpoint_due(self) -> bool:
+        return self._since >= self.every_scans \
+            or self.clock() - self._last_checkpoint >= self.every_s
 
     async def add(self, msg: Message) -> None:
         """Apply one message: a scan (its features and anomalies are published), a lab result,
         or a dead letter for anything undecodable or out of place, and for a scan or lab
         result whose processing fails (a model error, or any defect: one message can never
         stop the stream or make the worker crash on it again after a restart)."""
+        self._since += 1
         try:
             if msg.value is None:
                 raise ContractError("message has no value (tombstone)")
@@ -164,25 +192,33 @@ class DetectWorker:
         # the plant, where its snapshots are read back)
         self._plants[plant] = self._scan_partition.get(plant, msg.position.partition)
 
-    async def flush(self) -> int:
-        """Wait until the broker has every queued output, then snapshot the streams and plants
-        changed since the last flush and wait until the broker has the snapshots too; the
-        snapshots written."""
+    async def flush(self, *, checkpoint: bool = False) -> bool:
+        """Wait until the broker has every queued output; then, when a checkpoint is due (or
+        ``checkpoint``), snapshot the streams and plants changed since the last one and wait
+        until the broker has the snapshots too. Whether it was a checkpoint."""
         pending, self._pending = self._pending, []
         for fut in pending:
             await fut
+        if not (checkpoint or self.checkpoint_due()):
+            return False
         touched, self._touched = self._touched, {}
         plants, self._plants = self._plants, {}
-        saved = [await self.store.save(key, partition, self.processor.snapshot(key))
-                 for key, partition in touched.items()]
-        saved.extend([await self.store.save(plant_key(plant_id), partition,
-                                            self.processor.snapshot_plant(plant_id))
-                      for plant_id, partition in plants.items()])
-        # only a snapshot on the log may let the batch be acknowledged: a crash after the
+        snapshots = [(key, partition, self.processor.snapshot(key))
+                     for key, partition in touched.items()]
+        snapshots.extend((plant_key(plant_id), partition,
+                          self.processor.snapshot_plant(plant_id))
+                         for plant_id, partition in plants.items())
+        saved = [await self.store.save(key, partition, data)
+                 for key, partition, data in snapshots]
+        # only a snapshot on the log may let the messages be acknowledged: a crash after the
         # acknowledgement must find the state that goes with the committed offsets
         for fut in saved:
             await fut
-        return len(saved)
+        self.counts["checkpoints"] += 1
+        self.counts["snapshots"] += len(saved)
+        self.counts["state_bytes"] += sum(len(data) for _, _, data in snapshots)
+        self._since, self._last_checkpoint = 0, self.clock()
+        return True
 
     def _restore(self, key: str) -> None:
         try:

@@ -15,20 +15,25 @@ Here ``getmany`` is Faust's own, except that it also sets aside the agents' reco
 the tables are recovered and the rebalance is over, and that every record it sets aside makes
 its partition seek back to the first such record, so that the fetcher brings it again. And
 the consumer reads committed records only (:class:`CommittedOnlyThread`).
+
+The detect agent acknowledges its messages only at state checkpoints (:class:`HeldEvents`
+keeps a reference on each message until then); the app writes a checkpoint before Faust waits
+for every message to be acknowledged (a rebalance, a stop), which would otherwise wait for
+ever (:meth:`AgentsApp._consumer_wait_empty`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import cast
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, cast
 
 import aiokafka
 import faust
 from aiokafka.errors import IllegalStateError
 from faust.tables.manager import TableManager
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer, Transport
-from faust.types import TP, ConsumerT, Message
+from faust.types import TP, ConsumerT, EventT, Message
 
 from ops.endpoints import HealthServer
 from streams.logsetup import get_logger
@@ -110,12 +115,51 @@ class RewindingConsumer(Consumer):
             log.info("consumer_rewind_skipped", error=repr(exc))
 
 
+class HeldEvents:
+    """Stream events whose acknowledgement waits for a state checkpoint.
+
+    Faust acknowledges a message when its reference count falls to 0 (``take_events`` drops
+    its reference once the agent asks for the next batch); holding one more reference keeps
+    the message, and every later offset of its partition, from being committed."""
+
+    def __init__(self) -> None:
+        self._events: list[EventT[Any]] = []
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def hold(self, events: Iterable[EventT[Any]]) -> None:
+        for event in events:
+            event.message.incref()
+            self._events.append(event)
+
+    def release(self) -> None:
+        """Drop the references held: the messages may be committed."""
+        events, self._events = self._events, []
+        for event in events:
+            event.ack()
+
+    def forget(self) -> None:
+        """Drop the events without acknowledging them (their partitions were revoked: the
+        next owner reads them again from the committed offset)."""
+        self._events.clear()
+
+
 class AgentsApp(faust.App):
     """A Faust app whose consumer is a :class:`RewindingConsumer`; ``endpoints`` serves the
-    worker's ``/health`` and ``/metrics`` (None: not served)."""
+    worker's ``/health`` and ``/metrics`` (None: not served); ``before_wait_empty`` writes a
+    checkpoint and releases the :class:`HeldEvents` (None: nothing is held)."""
 
     logger = logging.getLogger("faust.app.base")
     endpoints: HealthServer | None = None
+    before_wait_empty: Callable[[], Awaitable[None]] | None = None
+
+    async def _consumer_wait_empty(self, consumer: ConsumerT, logger: Any) -> None:
+        """Faust waits here, at a rebalance and at a stop, until every message handed to an
+        agent is acknowledged: first the held ones are released."""
+        if self.before_wait_empty is not None:
+            await self.before_wait_empty()
+        await super()._consumer_wait_empty(consumer, logger)
 
     def _new_consumer(self) -> ConsumerT:
         transport = self.transport

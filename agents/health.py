@@ -34,6 +34,10 @@ _COUNTS = {
     "anomalies": ("agents_anomalies", "AnomalyDetected events published."),
     "shadow_comparisons": ("agents_shadow_comparisons", "ModelShadowCompared published."),
     "dead_letters": ("agents_dead_letters", "Messages parked on the dead-letter topic."),
+    "checkpoints": ("agents_checkpoints", "State checkpoints (snapshots on the broker, then "
+                    "the messages before them acknowledged)."),
+    "snapshots": ("agents_state_snapshots", "Stream and plant snapshots written."),
+    "state_bytes": ("agents_state_bytes", "Bytes of the snapshots written (to the changelog)."),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.settings import KafkaSettings, LogSettings, ObjectStoreSettings
@@ -24,6 +24,14 @@ class AgentsSettings(BaseSettings):
                            "(outputs confirmed, one snapshot per stream, offsets acknowledged).")
     batch_within_s: float = Field(default=0.5, gt=0, description="Longest wait to fill a batch "
                                   "(the detection latency when scans arrive slowly).")
+    checkpoint_every_s: float = Field(
+        default=20.0, ge=0, description="State snapshots of the streams a worker has touched "
+        "are written at most this often (0: after every batch); input offsets are committed "
+        "only up to the last checkpoint, so a restart replays at most this much (outputs "
+        "again under the same ids). Must stay below STALL_AFTER_S.")
+    checkpoint_every_scans: int = Field(
+        default=20000, ge=1, description="... or after this many messages, whichever comes "
+        "first (bounds the replay after a crash at high rates).")
     producer_linger_s: float = Field(
         default=0.005, ge=0, description="How long the producer gathers outputs into one "
         "request (a batch's outputs are still awaited before its snapshot and commit).")
@@ -78,3 +86,14 @@ class AgentsSettings(BaseSettings):
     s3: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings,
                                     description="Where s3:// model artifacts are read from.")
     log: LogSettings = Field(default_factory=LogSettings)
+
+    @field_validator("stall_after_s")
+    @classmethod
+    def _stall_after_a_checkpoint(cls, value: float, info: ValidationInfo) -> float:
+        every = info.data.get("checkpoint_every_s")
+        if every is not None and value <= 2 * every:
+            raise ValueError(
+                f"must be more than twice BIOGAS_AGENTS_CHECKPOINT_EVERY_S ({every:g} s): "
+                "offsets move only at checkpoints, so a shorter stall time ends a healthy "
+                "worker; raise it or checkpoint more often")
+        return value

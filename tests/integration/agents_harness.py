@@ -93,7 +93,10 @@ def worker_env(stack: StackEndpoints, topics: Topics, app_id: str, data_dir: Pat
                BIOGAS_AGENTS_DATA_DIR=str(data_dir), BIOGAS_LOG_FORMAT="json",
                BIOGAS_LOG_LEVEL="info",
                # several workers may run at once: /health and /metrics only where asked
-               BIOGAS_AGENTS_METRICS_PORT="0")
+               BIOGAS_AGENTS_METRICS_PORT="0",
+               # the tests' stall times are a few seconds: a checkpoint every second (the
+               # default's deferral is tested by passing its own value)
+               BIOGAS_AGENTS_CHECKPOINT_EVERY_S="1")
     env.update({f"BIOGAS_AGENTS_{k.upper()}": v for k, v in overrides.items()})
     return env
 

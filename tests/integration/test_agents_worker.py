@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
+from agents.offset_probe import BrokerOffsets
 from agents.pipeline import ScanProcessor
+from agents.stall_watch import Partition
 from agents.stream_state import DetectionConfig
 from streams.events import (
     AlertOpened,
@@ -126,11 +128,14 @@ async def test_kill_mid_stream_loses_no_state_and_duplicates_no_alert(
         stack: StackEndpoints, topics: Topics, unique: str, tmp_path: Path) -> None:
     start = datetime.now(UTC) - timedelta(seconds=1700)
     scans = scripted_scans(1700, start, faults=FAULTS)
+    # checkpoints every 5 s (spaced out, as by default): the kill finds scans handled, their
+    # outputs published, but neither in a snapshot nor committed; the restart replays them.
     # stall_after_s: a restarted worker whose input stalls exits with code 75 (the open bug
     # in agents/README.md, "Stalls"); the harness restarts it, as a supervisor would, and the
     # assertions below must hold across that crash as well
     env = worker_env(stack, topics, f"agents-{unique}", tmp_path / "data",
-                     **settings(tmp_path, alert_clear_after_s="3600", stall_after_s="15"))
+                     **settings(tmp_path, alert_clear_after_s="3600", stall_after_s="15",
+                                checkpoint_every_s="5"))
     expected = offline(scans)
     worker = Worker(env, tmp_path / "worker.log", restart_stalled=True).start()
     try:
@@ -163,3 +168,41 @@ async def test_kill_mid_stream_loses_no_state_and_duplicates_no_alert(
     finally:
         worker.stop()
         await delete_app_topics(stack, f"agents-{unique}")
+
+
+async def committed(stack: StackEndpoints, app_id: str, topics: Topics) -> tuple[int, int]:
+    """The agents group's committed offsets on the scans topic, summed, and the log's end."""
+    probe = BrokerOffsets(stack.kafka, app_id)
+    try:
+        found = await probe.offsets(Partition(topics.name("scans"), p)
+                                    for p in range(topics["scans"].partitions))
+    finally:
+        await probe.stop()
+    return (sum(max(o.committed, o.start) for o in found.values()),
+            sum(o.end for o in found.values()))
+
+
+async def test_offsets_move_only_at_checkpoints_and_a_stop_writes_one(
+        stack: StackEndpoints, topics: Topics, unique: str, tmp_path: Path) -> None:
+    """With an hour between checkpoints nothing is committed while scans are handled (a crash
+    would replay them all, from the snapshots that go with the commit); SIGTERM writes the
+    checkpoint and commits every offset before the worker ends."""
+    app_id = f"agents-{unique}"
+    env = worker_env(stack, topics, app_id, tmp_path / "data",
+                     **settings(tmp_path, checkpoint_every_s="3600",
+                                checkpoint_every_scans="1000000", stall_after_s="100000"))
+    scans = scripted_scans(300, datetime.now(UTC) - timedelta(seconds=300))
+    worker = Worker(env, tmp_path / "worker.log").start()
+    try:
+        async with Collector(stack, topics, ["features"]) as c:
+            await produce(stack, topics, scans)
+            await c.wait_for(lambda c: last_seq(c) >= 240, worker, what="features")
+        done, end = await committed(stack, app_id, topics)
+        assert end == len(scans) and done == 0, (done, end)
+        worker.stop()
+        assert worker.proc is not None and worker.proc.returncode == 0, worker.log()[-3000:]
+        done, end = await committed(stack, app_id, topics)
+        assert done == end == len(scans), (done, end)
+    finally:
+        worker.stop()
+        await delete_app_topics(stack, app_id)

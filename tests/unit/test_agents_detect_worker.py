@@ -13,7 +13,7 @@ from agents.detect_worker import DetectWorker, Message
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import DEFAULT_RULES
 from agents.errors import ModelError
-from agents.pipeline import ModelSlot, ScanOutcome, ScanProcessor, stream_key
+from agents.pipeline import ModelSlot, ScanOutcome, ScanProcessor, plant_key, stream_key
 from agents.stream_state import DetectionConfig, StreamState
 from streams.codec import decode, encode
 from streams.events import (
@@ -206,3 +206,67 @@ async def test_a_defect_on_a_lab_result_parks_it_and_the_next_one_is_applied() -
     (letter,) = [e for _, _, e in sink.sent if isinstance(e, MessageDeadLettered)]
     assert letter.error_type == "ValueError" and letter.offset == 0
     assert w.processor.plants["plant-a"].features()["fos_tac_last"] == 0.36
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_snapshots_wait_for_a_checkpoint_and_a_restart_replays_from_it() -> None:
+    """Every 10 s (or 5 messages): batches in between write no snapshot and are not to be
+    acknowledged; a worker restarted from the store replays them and publishes the same
+    outputs under the same ids."""
+    scans = scripted_scans(9, datetime(2026, 3, 1, tzinfo=UTC))
+    sink, store, clock = Sink(), Store(), Clock()
+    proc = ScanProcessor(DetectionConfig(warmup=10), DEFAULT_RULES)
+    w = DetectWorker(proc, TOPICS, sink.publish, store, checkpoint_every_s=10.0,
+                     checkpoint_every_scans=5, clock=clock)
+    store.sink = sink
+    assert not await w.handle([message(0, encode(scans[0]))])
+    assert not await w.handle([message(1, encode(scans[1]))])
+    assert store.saved == {} and w.holding == 2 and sink.delivered == len(sink.sent)
+    clock.now += 10.0  # due by time
+    assert await w.handle([message(2, encode(scans[2]))])
+    key = stream_key(scans[0])
+    assert list(store.durable) == [key, plant_key("plant-a")] and w.holding == 0
+    assert w.counts["checkpoints"] == 1 and w.counts["snapshots"] == 2
+    assert w.counts["state_bytes"] == sum(len(v) for v in store.durable.values())
+    assert not await w.handle([message(k, encode(scans[k])) for k in (3, 4, 5, 6)])
+    assert await w.handle([message(7, encode(scans[7]))])  # due by count: 5 messages
+    assert StreamState.from_bytes(store.durable[key], proc.config, proc.rules).seq \
+        == scans[7].seq
+    assert not await w.handle([message(8, encode(scans[8]))])
+    assert await w.flush(checkpoint=True) and w.holding == 0  # forced (a rebalance, a stop)
+
+    # a crash after scan 4: offsets were committed up to the checkpoint after scan 2
+    # (features every second: every scan publishes)
+    def processor() -> ScanProcessor:
+        return ScanProcessor(DetectionConfig(warmup=10), DEFAULT_RULES, features_every_s=1)
+
+    replay_store, replay_sink = Store(), Sink()
+    first = DetectWorker(processor(), TOPICS,
+                         replay_sink.publish, replay_store, checkpoint_every_s=10.0,
+                         checkpoint_every_scans=3, clock=Clock())
+    await first.handle([message(k, encode(scans[k])) for k in (0, 1, 2)])  # a checkpoint
+    await first.handle([message(k, encode(scans[k])) for k in (3, 4)])  # held, then killed
+    second = DetectWorker(processor(), TOPICS,
+                          replay_sink.publish, replay_store, checkpoint_every_s=10.0,
+                          checkpoint_every_scans=3, clock=Clock())
+    await second.handle([message(k, encode(scans[k])) for k in (3, 4, 5)])
+    once_sink = Sink()
+    once = DetectWorker(processor(), TOPICS,
+                        once_sink.publish, Store())
+    await once.handle([message(k, encode(scans[k])) for k in range(6)])
+    replayed = [e.event_id for _, _, e in replay_sink.sent]
+    assert len(replayed) > len(once_sink.sent)  # scans 3 and 4 published twice ...
+    assert set(replayed) == {e.event_id for _, _, e in once_sink.sent}  # ... nothing new
+
+
+def test_checkpoint_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="checkpoint_every_s"):
+        DetectWorker(ScanProcessor(DetectionConfig(), DEFAULT_RULES), TOPICS, Sink().publish,
+                     Store(), checkpoint_every_s=-1.0)

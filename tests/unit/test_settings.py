@@ -93,3 +93,18 @@ def test_a_validation_error_that_is_no_setting_is_not_reported_as_one(
     monkeypatch.setattr(cli.main, "app", broken)
     with pytest.raises(ValidationError):
         cli.main.main()
+
+
+def test_a_stall_time_no_longer_than_two_checkpoints_is_refused_naming_both(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    monkeypatch.setenv("BIOGAS_AGENTS_CHECKPOINT_EVERY_S", "30")
+    monkeypatch.setenv("BIOGAS_AGENTS_STALL_AFTER_S", "60")
+    monkeypatch.setattr("sys.argv", ["biogas", "agents", "worker"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "BIOGAS_AGENTS_STALL_AFTER_S='60': must be more than twice " \
+           "BIOGAS_AGENTS_CHECKPOINT_EVERY_S (30 s)" in err, err
