@@ -4,7 +4,8 @@ beside a bare aiokafka consume loop doing the same work, in one run.
     .venv/bin/python benchmarks/agents_throughput.py [--scans 6001] [--tags 50]
 
 Both read the same ``--scans`` scans of ``--tags`` readings and run decode + rolling features +
-zscore/HalfSpaceTrees/ONNX IsolationForest + vote + publish + state snapshot per batch. The rate
+zscore/HalfSpaceTrees/ONNX IsolationForest + vote + publish + state snapshots at the worker's
+checkpoints (``BIOGAS_AGENTS_CHECKPOINT_EVERY_S``; offsets committed there). The rate
 is taken from the broker timestamps of the first and the last ``FeaturesComputed`` (emitted at the
 first scan and, with scans one second apart from a minute boundary, at the last), so start-up
 and consumer-group joins are not counted. Needs ``BIOGAS_KAFKA_BOOTSTRAP_SERVERS``.
@@ -37,6 +38,7 @@ from agents.features.reading import MODEL_FEATURES
 from agents.models.signing import new_key_pair, sign_artifact
 from agents.output_producer import BATCH_BYTES
 from agents.pipeline import ModelSlot, ScanProcessor
+from agents.settings import AgentsSettings
 from agents.stream_state import DetectionConfig
 from streams.codec import decode, encode
 from streams.events import FeaturesComputed, ModelDeployed, ModelRef, Quality, Reading
@@ -181,15 +183,21 @@ async def bare_side(servers: str, topics: Topics, source: str, n: int,
                               late_after_s=1e12,
                               model=ModelSlot(OnnxDetector(artifact, ref=ref)))
     store = DictStore(publish, state_topic)
-    worker = DetectWorker(processor, topics, publish, store)
+    # the worker's checkpoint policy: snapshots and commits as the Faust worker makes them
+    shipped = AgentsSettings()
+    worker = DetectWorker(processor, topics, publish, store,
+                          checkpoint_every_s=shipped.checkpoint_every_s,
+                          checkpoint_every_scans=shipped.checkpoint_every_scans)
     span = asyncio.create_task(features_span(servers, topics, n, timeout=600))
     try:
         while not span.done():
             batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+            checkpointed = False
             for tp, records in batches.items():
-                await worker.handle([Message(Position(tp.topic, tp.partition, r.offset),
-                                             r.key, r.value) for r in records])
-            if batches:
+                checkpointed |= await worker.handle(
+                    [Message(Position(tp.topic, tp.partition, r.offset), r.key, r.value)
+                     for r in records])
+            if checkpointed:
                 await consumer.commit()
         return await span
     finally:
