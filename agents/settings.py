@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from streams.settings import KafkaSettings, LogSettings, ObjectStoreSettings
+from streams.settings import KafkaSettings, LogSettings, ObjectStoreSettings, ProcessSettings
 
 
-class AgentsSettings(BaseSettings):
+class AgentsSettings(ProcessSettings):
     """Everything the worker needs, built once in ``biogas agents worker`` and passed down."""
 
     model_config = SettingsConfigDict(env_prefix="BIOGAS_AGENTS_", frozen=True, extra="ignore")

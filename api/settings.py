@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from streams.settings import DatabaseSettings, KafkaSettings, LogSettings
+from streams.settings import DatabaseSettings, KafkaSettings, LogSettings, ProcessSettings
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(ProcessSettings):
     """Everything the API process needs, built once in ``biogas api`` and passed down."""
 
     model_config = SettingsConfigDict(env_prefix="BIOGAS_API_", frozen=True, extra="ignore")

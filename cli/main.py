@@ -155,7 +155,9 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from streams.settings import InvalidSettingsError
+
+        print(exc if isinstance(exc, InvalidSettingsError) else f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     except Exception as exc:
         from pydantic import ValidationError

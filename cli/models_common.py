@@ -10,11 +10,12 @@ from streams.errors import ConfigError
 from streams.logsetup import configure_logging
 
 console = Console()
+errors = Console(stderr=True)
 
 
 def fail(message: str) -> typer.Exit:
-    """Print ``message`` in red; the exit (code 2) to raise."""
-    console.print(f"[red]{message}[/red]")
+    """Print ``message`` in red on stderr, unwrapped; the exit (code 2) to raise."""
+    errors.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 

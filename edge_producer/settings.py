@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from streams.settings import KafkaSettings, LogSettings
+from streams.settings import KafkaSettings, LogSettings, ProcessSettings
 
 
 def _state_dir() -> Path:
@@ -18,7 +18,7 @@ def _state_dir() -> Path:
     return Path(base) / "biogas" / "edge"
 
 
-class EdgeSettings(BaseSettings):
+class EdgeSettings(ProcessSettings):
     """Where the journal lives, where metrics are served, how the forwarder behaves."""
 
     model_config = SettingsConfigDict(env_prefix="BIOGAS_EDGE_", frozen=True, extra="ignore")

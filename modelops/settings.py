@@ -14,6 +14,7 @@ from streams.settings import (
     KafkaSettings,
     LogSettings,
     ObjectStoreSettings,
+    ProcessSettings,
     describe_invalid,
 )
 
@@ -22,7 +23,7 @@ def _default_registry() -> Path:
     return Path.home() / ".local" / "state" / "biogas" / "models"
 
 
-class ModelOpsSettings(BaseSettings):
+class ModelOpsSettings(ProcessSettings):
     """Built once in a ``biogas models`` command and passed down."""
 
     model_config = SettingsConfigDict(env_prefix="BIOGAS_MODELS_", frozen=True, extra="ignore")

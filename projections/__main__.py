@@ -8,7 +8,8 @@ from pydantic import ValidationError
 
 from projections.service import run_projector
 from projections.settings import ProjectorSettings
-from streams.errors import BiogasError
+from streams.errors import BiogasError, ConfigError
+from streams.settings import describe_invalid
 
 USAGE = ("usage: python -m projections\n"
          "Projects the log into the live projection version until SIGTERM/SIGINT; configured "
@@ -23,7 +24,10 @@ def main(argv: list[str]) -> int:
     try:
         settings = ProjectorSettings()
     except ValidationError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(describe_invalid(exc, [ProjectorSettings]) + "\n")
+        return 2
+    except ConfigError as exc:  # bad variables in several groups
+        sys.stderr.write(f"{exc}\n")
         return 2
     try:
         run_projector(settings)

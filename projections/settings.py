@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from streams.settings import DatabaseSettings, KafkaSettings, LogSettings
+from streams.settings import DatabaseSettings, KafkaSettings, LogSettings, ProcessSettings
 
 
-class ProjectorSettings(BaseSettings):
+class ProjectorSettings(ProcessSettings):
     """Everything ``biogas projections run|rebuild`` needs, built once in the command."""
 
     model_config = SettingsConfigDict(env_prefix="BIOGAS_PROJECTOR_", frozen=True,

@@ -7,10 +7,12 @@ composed from the pieces here, builds it once in its entry point and passes it d
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.errors import ConfigError
 
 LogFormat = Literal["console", "json", "auto"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -105,11 +107,9 @@ class LogSettings(BaseSettings):
     format: LogFormat = "auto"
 
 
-def describe_invalid(exc: ValidationError, classes: Sequence[type[BaseSettings]]) -> str:
-    """One line per invalid setting: its environment variable, the value (hidden for secrets),
-    what is wrong and what it should be (the field's description). ``classes`` are the settings
-    classes the failing one may be (found by the error's title; the first by default)."""
-    cls = next((c for c in classes if c.__name__ == exc.title), classes[0])
+def invalid_lines(exc: ValidationError, cls: type[BaseSettings]) -> list[str]:
+    """One line per invalid setting of ``cls``: its environment variable, the value (hidden for
+    secrets), what is wrong and what it should be (the field's description)."""
     prefix = str(cls.model_config.get("env_prefix", ""))
     problems = []
     for error in exc.errors():
@@ -119,4 +119,46 @@ def describe_invalid(exc: ValidationError, classes: Sequence[type[BaseSettings]]
         value = "" if "secret" in name else f"={error['input']!r}"
         hint = f"; {field.description}" if field is not None and field.description else ""
         problems.append(f"{prefix}{name.upper()}{value}: {message}{hint}")
-    return "invalid setting: " + "\n".join(problems)
+    return problems
+
+
+def describe_invalid(exc: ValidationError, classes: Sequence[type[BaseSettings]]) -> str:
+    """:func:`invalid_lines` under one heading; ``classes`` are the settings classes the failing
+    one may be (found by the error's title; the first by default)."""
+    cls = next((c for c in classes if c.__name__ == exc.title), classes[0])
+    return "invalid setting: " + "\n".join(invalid_lines(exc, cls))
+
+
+class InvalidSettingsError(ConfigError):
+    """Invalid variables of a process's settings and of the groups nested in them, all at once
+    (one line each, as :func:`describe_invalid` writes them)."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__("invalid setting: " + "\n".join(lines))
+
+
+class ProcessSettings(BaseSettings):
+    """A process's settings class: the groups nested in it (Kafka, database, log ...) are read
+    first, each on its own, so that bad variables in several groups are reported together
+    (:class:`InvalidSettingsError`) rather than the first group's alone."""
+
+    def __init__(self, **values: Any) -> None:
+        lines: list[str] = []
+        for name, field in type(self).model_fields.items():
+            factory = field.default_factory
+            if name in values or not (isinstance(factory, type)
+                                      and issubclass(factory, BaseSettings)):
+                continue
+            try:
+                values[name] = factory()
+            except ValidationError as exc:
+                lines.extend(invalid_lines(exc, factory))
+                values[name] = factory.model_construct()  # so its own fields are checked
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            if not lines:
+                raise
+            lines.extend(invalid_lines(exc, type(self)))
+        if lines:
+            raise InvalidSettingsError(lines)

@@ -212,10 +212,10 @@ def test_a_bad_setting_stops_the_command_with_exit_2() -> None:
     result = CliRunner().invoke(models_app, ["drift-watch", "--once"],
                                 env={"BIOGAS_MODELS_DRIFT_WINDOW_S": "-3"})
     assert result.exit_code == 2
-    assert "BIOGAS_MODELS_DRIFT_WINDOW_S='-3'" in result.stdout
+    assert "BIOGAS_MODELS_DRIFT_WINDOW_S='-3'" in result.output
     result = CliRunner().invoke(models_app, ["drift-watch", "--once", "--interval", "soon"])
     assert result.exit_code == 2
-    assert "--interval 'soon'" in result.stdout
+    assert "--interval 'soon'" in result.output
 
 
 def test_psi_is_judged_only_on_enough_rows_for_its_limit() -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, get_origin
 
 import pytest
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from streams.settings import DatabaseSettings, KafkaSettings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_kafka_servers_are_normalised() -> None:
@@ -108,3 +112,75 @@ def test_a_stall_time_no_longer_than_two_checkpoints_is_refused_naming_both(
     assert exc.value.code == 2
     assert "BIOGAS_AGENTS_STALL_AFTER_S='60': must be more than twice " \
            "BIOGAS_AGENTS_CHECKPOINT_EVERY_S (30 s)" in err, err
+
+
+def _bad_value(annotation: object) -> str | None:
+    """A value no field of this type accepts (None: any string would do)."""
+    if annotation in (int, float, int | None, float | None):
+        return "not-a-number"
+    if annotation in (bool, bool | None):
+        return "maybe"
+    if get_origin(annotation) is Literal:
+        return "no-such-choice"
+    return None
+
+
+def _walk() -> list[tuple[list[str], str, str]]:
+    """(command, variable, bad value) for every typed field of every process's settings and of
+    the groups nested in them."""
+    from agents.settings import AgentsSettings
+    from api.settings import ApiSettings
+    from edge_producer.settings import EdgeSettings
+    from modelops.settings import ModelOpsSettings
+    from projections.settings import ProjectorSettings
+
+    config = str(ROOT / "configs" / "demo-plant.toml")
+    commands: list[tuple[list[str], type[BaseSettings]]] = [
+        (["agents", "worker"], AgentsSettings), (["projections", "run"], ProjectorSettings),
+        (["api"], ApiSettings), (["edge", "validate", "--config", config], EdgeSettings),
+        (["models", "list"], ModelOpsSettings)]
+    cases = []
+    for argv, cls in commands:
+        groups = [cls, *(f.default_factory for f in cls.model_fields.values()
+                         if isinstance(f.default_factory, type)
+                         and issubclass(f.default_factory, BaseSettings))]
+        for group in groups:
+            prefix = str(group.model_config.get("env_prefix", ""))
+            for name, field in group.model_fields.items():
+                bad = _bad_value(field.annotation)
+                if bad is not None:
+                    cases.append((argv, f"{prefix}{name.upper()}", bad))
+    return cases
+
+
+@pytest.mark.parametrize(("argv", "variable", "value"), _walk(),
+                         ids=lambda x: x if isinstance(x, str) else " ".join(x[:2]))
+def test_every_bad_setting_is_one_line_naming_it(
+        argv: list[str], variable: str, value: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("sys.argv", ["biogas", *argv])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, err
+    assert f"{variable}={value!r}: " in err and "Traceback" not in err, err
+
+
+def test_bad_variables_in_several_groups_are_reported_together(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    bad = {"BIOGAS_AGENTS_BATCH_MAX": "0", "BIOGAS_KAFKA_BOOTSTRAP_SERVERS": "nohost",
+           "BIOGAS_LOG_LEVEL": "loud"}
+    for variable, value in bad.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("sys.argv", ["biogas", "agents", "worker"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.startswith("invalid setting: ") and len(err.strip().splitlines()) == 3, err
+    assert all(f"{variable}={value!r}: " in err for variable, value in bad.items()), err
