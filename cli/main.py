@@ -49,6 +49,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "api": ("cli.api_cmd", "api",
             "Serve the query API until interrupted (docs at /docs, plant page at "
             "/overview/<plant>)."),
+    "tail": ("cli.tail_cmd", "tail_command",
+             "Print the events of a topic as JSON lines (decoded and upcast by the contract) "
+             "until interrupted (BIOGAS_KAFKA_*)."),
 }
 
 
