@@ -6,8 +6,8 @@ import sys
 
 from pydantic import ValidationError
 
-from agents.runner import run_worker
 from agents.settings import AgentsSettings
+from agents.worker.runner import run_worker
 from streams.errors import ConfigError
 from streams.settings import describe_invalid
 

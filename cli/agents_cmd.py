@@ -14,8 +14,8 @@ agents_app = typer.Typer(help="Stream agents: features, detectors, alerts.",
 @agents_app.command("worker")
 def worker() -> None:
     """Run the agents worker (settings from BIOGAS_AGENTS_*, BIOGAS_KAFKA_*, BIOGAS_LOG_*)."""
-    from agents.runner import run_worker
     from agents.settings import AgentsSettings
+    from agents.worker.runner import run_worker
 
     run_worker(AgentsSettings())
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from agents.stall_watch import EXIT_STALLED
+from agents.worker.stall_watch import EXIT_STALLED
 from api.tokens import Role, issue_token
 from stack.launcher import StackInfo, down, status, up
 from stack.secrets import stack_secret

@@ -13,7 +13,7 @@ from typing import IO, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from agents.stall_watch import EXIT_STALLED
+from agents.worker.stall_watch import EXIT_STALLED
 from streams.appending import append_events
 from streams.codec import decode
 from streams.events import EventBase

@@ -19,9 +19,9 @@ from aiokafka.structs import OffsetAndMetadata
 
 from agents.features.reading import MODEL_FEATURES
 from agents.models.signing import new_key_pair, sign_artifact
-from agents.offset_probe import BrokerOffsets, OffsetsUnavailableError
-from agents.stall_watch import EXIT_STALLED, Offsets, Partition
-from agents.stop_deadline import EXIT_STOP_FORCED
+from agents.worker.offset_probe import BrokerOffsets, OffsetsUnavailableError
+from agents.worker.stall_watch import EXIT_STALLED, Offsets, Partition
+from agents.worker.stop_deadline import EXIT_STOP_FORCED
 from stack.processes import free_port
 from streams.codec import encode
 from streams.events import ModelDeployed

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
-from agents.offset_probe import BrokerOffsets
 from agents.pipeline import ScanProcessor
-from agents.stall_watch import Partition
 from agents.stream_state import DetectionConfig
+from agents.worker.offset_probe import BrokerOffsets
+from agents.worker.stall_watch import Partition
 from streams.events import (
     AlertOpened,
     AlertUpdated,

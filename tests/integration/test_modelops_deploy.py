@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from agents.deployments import DeploymentFollower
 from agents.detectors.envelope import EnvelopeDetector
 from agents.detectors.rules import RuleSpec
 from agents.detectors.subspace import SubspaceDetector
@@ -25,6 +24,7 @@ from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys, new_key_pair
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.stream_state import DetectionConfig
+from agents.worker.deployments import DeploymentFollower
 from modelops.artifacts import build, build_envelope, build_subspace
 from modelops.errors import RegistryError, TrainingDataError
 from modelops.publish import deploy, previous_version, publish

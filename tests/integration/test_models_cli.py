@@ -13,9 +13,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from typer.testing import CliRunner
 
-from agents.deployments import DeploymentFollower
 from agents.models.signing import TrustedKeys, new_key_pair
 from agents.pipeline import ModelSlot
+from agents.worker.deployments import DeploymentFollower
 from cli.models_cmd import models_app
 from modelops.publish import publish
 from streams.codec import decode

@@ -5,8 +5,8 @@ from __future__ import annotations
 from structlog.testing import capture_logs
 
 from agents.deadletter import Position
-from agents.failure_exit import exit_on_failure
-from agents.stall_watch import EXIT_STALLED
+from agents.worker.failure_exit import exit_on_failure
+from agents.worker.stall_watch import EXIT_STALLED
 
 
 def test_a_failed_agent_is_logged_dumped_and_exits_for_a_restart() -> None:

@@ -3,15 +3,17 @@ faust-streaming: an upgrade that changes it fails here, in one place."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any, cast
 
 import faust
 from faust.events import Event
 from faust.types.tuples import ConsumerMessage
 
-from agents.faust_consumer import AgentsApp, HeldEvents
+from agents.worker.faust_consumer import AgentsApp, HeldEvents
 
 PINNED = "0.15.3"
 
@@ -67,3 +69,18 @@ def test_a_held_message_is_acknowledged_only_when_released() -> None:
     late.ack()
     other.forget()  # revoked: never acknowledged here
     assert app.consumer.acked == [7, 8] and len(other) == 0
+
+
+def test_only_the_worker_package_knows_faust() -> None:
+    """Everything that imports Faust (or its ``mode`` library) lives in ``agents/worker``."""
+    agents = Path(__file__).resolve().parents[2] / "agents"
+    knowing = []
+    for path in sorted(agents.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        names = {alias.name.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.Import) for alias in node.names}
+        names |= {node.module.split(".")[0] for node in ast.walk(tree)
+                  if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+        if names & {"faust", "mode"}:
+            knowing.append(path.relative_to(agents).as_posix())
+    assert knowing and all(p.startswith("worker/") for p in knowing), knowing

@@ -4,7 +4,7 @@ rebalances reset the wait."""
 
 from __future__ import annotations
 
-from agents.stall_watch import Offsets, Partition, StallWatch
+from agents.worker.stall_watch import Offsets, Partition, StallWatch
 
 SCANS = Partition("plant.scans.v1", 0)
 LAB = Partition("plant.lab-results.v1", 1)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from agents import state_chunks
-from agents.app import TableStore
 from agents.errors import StateError
+from agents.worker.app import TableStore
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from agents.stop_deadline import EXIT_STOP_FORCED, StopDeadline
+from agents.worker.stop_deadline import EXIT_STOP_FORCED, StopDeadline
 from tests.waiting import eventually
 
 

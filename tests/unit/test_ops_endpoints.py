@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from agents.health import WorkerHealth
-from agents.stall_watch import Offsets, Partition
+from agents.worker.health import WorkerHealth
+from agents.worker.stall_watch import Offsets, Partition
 from ops.endpoints import EndpointError, HealthServer
 from projections.health import ProjectionProgress, ProjectorHealth
 

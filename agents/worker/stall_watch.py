@@ -52,7 +52,7 @@ class Offsets:
 
 
 class OffsetsProbe(Protocol):
-    """Reads offsets from the broker (:class:`agents.offset_probe.BrokerOffsets`)."""
+    """Reads offsets from the broker (:class:`agents.worker.offset_probe.BrokerOffsets`)."""
 
     async def offsets(self, partitions: Iterable[Partition]) -> Mapping[Partition, Offsets]: ...
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from agents.deadletter import Position, dead_letter
 from agents.pipeline import ScanProcessor
-from agents.topic_follower import TopicFollower
+from agents.worker.topic_follower import TopicFollower
 from streams.codec import decode
 from streams.errors import ContractError
 from streams.events import MessageDeadLettered, TagsConfigured

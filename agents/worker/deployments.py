@@ -3,7 +3,7 @@
 The topic is compacted and read from the beginning on every start with a plain aiokafka
 consumer outside any consumer group, so a restarted worker loads the deployed models again
 before it scores (``ready`` is set once the consumer reached the end offsets seen at start;
-see :mod:`agents.topic_follower`). A deployment that fails verification is logged, published
+see :mod:`agents.worker.topic_follower`). A deployment that fails verification is logged, published
 as a dead letter with the reason, and the model in use stays.
 """
 
@@ -17,7 +17,7 @@ from agents.errors import ModelRejectedError
 from agents.models.registry import ArtifactFetcher, load_deployment
 from agents.models.signing import TrustedKeys
 from agents.pipeline import ModelSlot
-from agents.topic_follower import TopicFollower
+from agents.worker.topic_follower import TopicFollower
 from streams.codec import decode
 from streams.errors import ContractError
 from streams.events import MessageDeadLettered, ModelDeployed
@@ -25,8 +25,8 @@ from streams.logsetup import get_logger
 from streams.settings import KafkaSettings
 from streams.topics import parse_deployment_key
 
-log = get_logger("agents.deployments")
-BY = "agents.deployments"
+log = get_logger("agents.worker.deployments")
+BY = "agents.worker.deployments"
 
 
 class DeploymentFollower:

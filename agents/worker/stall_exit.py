@@ -1,6 +1,6 @@
-"""What the worker does when :class:`agents.stall_watch.StallWatch` finds a stalled input:
+"""What the worker does when :class:`agents.worker.stall_watch.StallWatch` finds a stalled input:
 say which partitions and where they stand, print where every task and stream waits (the same
-dump as SIGUSR1), and exit at once with :data:`agents.stall_watch.EXIT_STALLED`.
+dump as SIGUSR1), and exit at once with :data:`agents.worker.stall_watch.EXIT_STALLED`.
 
 The exit is immediate (``os._exit``), like ``kill -9``: a graceful stop would wait for the very
 stream that no longer moves, and state and offsets are on the log, so nothing is lost.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents import task_dump
-from agents.stall_watch import EXIT_STALLED, Stall
+from agents.worker import task_dump
+from agents.worker.stall_watch import EXIT_STALLED, Stall
 from streams.logsetup import get_logger
 
 log = get_logger("agents.stall")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import faust
 
-from agents import task_dump
-from agents.app import create_app
 from agents.settings import AgentsSettings
-from agents.stop_deadline import StopDeadline
-from agents.warmup import warm_up_kernels
+from agents.worker import task_dump
+from agents.worker.app import create_app
+from agents.worker.stop_deadline import StopDeadline
+from agents.worker.warmup import warm_up_kernels
 from ops.endpoints import EndpointError
 from streams.errors import ConfigError
 from streams.gc_tuning import tune_for_streaming
@@ -19,7 +19,7 @@ class _Worker(faust.Worker):
     """Faust's worker; its SIGUSR1 dump of every task also says where each async generator
     (the agents and their streams) waits, which task stacks cannot show, and which partitions
     the consumer fetches. A stop signal arms :attr:`deadline`: a graceful stop that takes
-    longer ends the process (:mod:`agents.stop_deadline`)."""
+    longer ends the process (:mod:`agents.worker.stop_deadline`)."""
 
     deadline: StopDeadline | None = None
 

@@ -26,33 +26,34 @@ from faust.streams import Stream
 from faust.tables.manager import TableManager
 from faust.types import TP, EventT, StreamT, TableT
 
-from agents import state_chunks, task_dump
+from agents import state_chunks
 from agents.alert_worker import AlertWorker
-from agents.catalogue_follower import CatalogueFollower
 from agents.deadletter import Position
-from agents.deployments import DeploymentFollower
 from agents.detect_worker import DetectWorker, Message, Publish
 from agents.detectors.baseline import BaselineConfig
 from agents.detectors.rules import load_rules
-from agents.failure_exit import exit_on_failure
-from agents.faust_consumer import AgentsApp, HeldEvents
-from agents.health import WorkerHealth
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys
-from agents.offset_probe import BrokerOffsets, OffsetsUnavailableError
-from agents.output_producer import OutputProducer
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.settings import AgentsSettings
-from agents.stall_exit import exit_for_restart
-from agents.stall_watch import Partition, StallWatch
 from agents.stream_state import DetectionConfig
+from agents.worker import task_dump
+from agents.worker.catalogue_follower import CatalogueFollower
+from agents.worker.deployments import DeploymentFollower
+from agents.worker.failure_exit import exit_on_failure
+from agents.worker.faust_consumer import AgentsApp, HeldEvents
+from agents.worker.health import WorkerHealth
+from agents.worker.offset_probe import BrokerOffsets, OffsetsUnavailableError
+from agents.worker.output_producer import OutputProducer
+from agents.worker.stall_exit import exit_for_restart
+from agents.worker.stall_watch import Partition, StallWatch
 from ops.endpoints import HealthServer
 from streams.codec import encode
 from streams.events import MessageDeadLettered
 from streams.logsetup import get_logger
 from streams.topics import Topics
 
-log = get_logger("agents.app")
+log = get_logger("agents.worker.app")
 FETCH_BYTES = 8 << 20
 
 
@@ -139,7 +140,7 @@ def stall_check_interval(settings: AgentsSettings) -> float:
 
 def create_app(settings: AgentsSettings) -> AgentsApp:
     """The worker's Faust app with its agents, tables, timers (alerts to clear, inputs to
-    watch for stalls, see :mod:`agents.stall_watch`) and deployment follower."""
+    watch for stalls, see :mod:`agents.worker.stall_watch`) and deployment follower."""
     topics = Topics(prefix=settings.topic_prefix)
     servers = settings.kafka.bootstrap_servers.split(",")
     app = AgentsApp(

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from agents.stall_watch import Offsets, Partition
+from agents.worker.stall_watch import Offsets, Partition
 
 #: detect worker count -> (metric name, help)
 _COUNTS = {

@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from agents.errors import AgentsError
-from agents.stall_watch import Offsets, Partition
+from agents.worker.stall_watch import Offsets, Partition
 from streams.settings import KafkaSettings
 
 REQUEST_TIMEOUT_MS = 10_000

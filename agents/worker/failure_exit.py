@@ -1,7 +1,7 @@
 """What the worker does when one of its agents fails (a producer or state error the agent
 cannot handle: the broker refused an output or a snapshot): say which agent, which messages
 and why, print where every task waits, and exit at once with
-:data:`agents.stall_watch.EXIT_STALLED` (75, "restart me") for the supervisor.
+:data:`agents.worker.stall_watch.EXIT_STALLED` (75, "restart me") for the supervisor.
 
 Left to Faust, a failed agent is logged and the process stays up doing nothing, and a
 graceful stop then waits for it. The exit is immediate (``os._exit``, like ``kill -9``):
@@ -16,8 +16,8 @@ import os
 from collections.abc import Callable, Sequence
 
 from agents.deadletter import Position
-from agents.stall_watch import EXIT_STALLED
-from agents.task_dump import dump_then_exit
+from agents.worker.stall_watch import EXIT_STALLED
+from agents.worker.task_dump import dump_then_exit
 from streams.logsetup import get_logger
 
 log = get_logger("agents.failure")

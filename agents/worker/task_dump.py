@@ -1,5 +1,5 @@
 """Where every suspended async generator of the worker waits (printed with mode's task dump on
-SIGUSR1, see :mod:`agents.runner`).
+SIGUSR1, see :mod:`agents.worker.runner`).
 
 A task's stack stops at an async generator (``async_generator_asend``): the Faust agents and
 their streams are async generators, so the line a stream waits on is not in it. Here each live

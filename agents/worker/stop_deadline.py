@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from agents.task_dump import dump_then_exit
+from agents.worker.task_dump import dump_then_exit
 from streams.logsetup import get_logger
 
 #: the exit code of a stop that had to be forced
