@@ -17,9 +17,9 @@ import time
 import numpy as np
 import onnx
 
-from agents.detectors.iforest_export import export_iforest, export_stock, train_iforest
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.features.reading import MODEL_FEATURES
+from modelops.export.iforest import export_iforest, export_stock, train_iforest
 
 
 def latencies_us(det: OnnxDetector, rows: list[np.ndarray], warmup: int = 500) -> np.ndarray:

@@ -31,7 +31,6 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from agents.deadletter import Position
 from agents.detect_worker import DetectWorker, Message, Publish
-from agents.detectors.iforest_export import export_iforest, train_iforest
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import DEFAULT_RULES
 from agents.features.reading import MODEL_FEATURES
@@ -40,6 +39,7 @@ from agents.pipeline import ModelSlot, ScanProcessor
 from agents.settings import AgentsSettings
 from agents.stream_state import DetectionConfig
 from agents.worker.output_producer import BATCH_BYTES
+from modelops.export.iforest import export_iforest, train_iforest
 from streams.codec import decode, encode
 from streams.events import FeaturesComputed, ModelDeployed, ModelRef, Quality, Reading
 from streams.events import ScanRecorded as Scan

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.detectors.subspace import SubspaceDetector, export_subspace, fit_subspace
+from agents.detectors.subspace import SubspaceDetector
 from agents.stream_state import DetectionConfig
 from evaluation.baselines import BASELINES, PcaStatistics, pca_flags, pca_statistics, run_baseline
 from evaluation.replay import PLANT_ID, ReplayOptions, TableReplay
 from evaluation.sim_recovery import recovered_at
 from evaluation.sim_scoring import BoolArray, RunData, SimRun, score
 from evaluation.skab_runner import MODELS_ONLY
+from modelops.export.subspace import export_subspace, fit_subspace
 from simulator.catalogue import plant_catalogue
 from simulator.engine import Simulation
 from simulator.scenario import Scenario, list_scenarios, load_scenario

@@ -27,18 +27,15 @@ from itertools import product
 import numpy as np
 import numpy.typing as npt
 
-from agents.detectors import subspace
-from agents.detectors.envelope import (
-    EnvelopeParams,
-    fit_envelope,
-    reference_deviations,
-    rolling_means,
-)
+from agents.detectors.envelope import EnvelopeParams
 from agents.detectors.envelope_track import decaying_peaks
-from agents.detectors.subspace import SubspaceParams, fit_subspace, window_features
+from agents.detectors.subspace import SubspaceParams
 from agents.features.windows import F64
 from evaluation.skab_data import FEATURES, TRAIN_ROWS, SkabFile
 from evaluation.skab_scoring import OutlierScore, outlier_score
+from modelops.export import subspace
+from modelops.export.envelope import fit_envelope, reference_deviations, rolling_means
+from modelops.export.subspace import fit_subspace, window_features
 
 WINDOWS = (5, 10, 15, 20, 30)
 LEVELS = (1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6, 2.8, 3.0)

@@ -2,8 +2,8 @@
 
 Per file, a fresh stream: the models asked for are fitted on the file's first 400 rows (the
 protocol's training part), exported to ONNX and installed as deployed models: the envelope and
-the subspace model on the rows' values (:func:`agents.detectors.envelope.fit_envelope`,
-:func:`agents.detectors.subspace.fit_subspace`), the IsolationForest and the
+the subspace model on the rows' values (:func:`modelops.export.envelope.fit_envelope`,
+:func:`modelops.export.subspace.fit_subspace`), the IsolationForest and the
 autoencoder on their model inputs (:func:`agents.features.reading.model_rows`, the agents' own
 training path). Then every row of the file is replayed as a scan; the first 400 rows also warm
 up the windows and adaptive thresholds. The prediction on rows 400+ is the vote (any reading of
@@ -20,18 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agents.detectors.autoencoder_export import export_autoencoder, train_autoencoder
 from agents.detectors.deployed import DeployedModel
-from agents.detectors.envelope import (
-    EnvelopeDetector,
-    EnvelopeParams,
-    export_envelope,
-    fit_envelope,
-)
-from agents.detectors.iforest_export import export_iforest, train_iforest
+from agents.detectors.envelope import EnvelopeDetector, EnvelopeParams
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import RuleSpec
-from agents.detectors.subspace import SubspaceDetector, export_subspace, fit_subspace
+from agents.detectors.subspace import SubspaceDetector
 from agents.features.reading import model_rows
 from evaluation.replay import F64, ReplayOptions, TableReplay, tag_name
 from evaluation.skab_data import FEATURES, TRAIN_ROWS, SkabFile
@@ -42,6 +35,10 @@ from evaluation.skab_scoring import (
     changepoint_score,
     outlier_score,
 )
+from modelops.export.autoencoder import export_autoencoder, train_autoencoder
+from modelops.export.envelope import export_envelope, fit_envelope
+from modelops.export.iforest import export_iforest, train_iforest
+from modelops.export.subspace import export_subspace, fit_subspace
 
 ModelKind = Literal["envelope", "subspace", "iforest", "autoencoder"]
 #: per-reading models: they vote with the per-reading statistical detectors

@@ -15,33 +15,27 @@ from typing import Any, Literal
 
 import numpy as np
 
-from agents.detectors import subspace
-from agents.detectors.autoencoder_export import (
-    export_autoencoder,
-    reference_scores,
-    train_autoencoder,
-)
-from agents.detectors.envelope import (
-    EnvelopeDetector,
-    EnvelopeParams,
-    export_envelope,
-    fit_envelope,
-    reference_deviations,
-    rolling_means,
-)
-from agents.detectors.iforest_export import export_iforest, train_iforest
-from agents.detectors.subspace import (
-    SubspaceDetector,
-    SubspaceParams,
-    export_subspace,
-    fit_subspace,
-    window_features,
-)
+from agents.detectors.envelope import EnvelopeDetector, EnvelopeParams
+from agents.detectors.subspace import SubspaceDetector, SubspaceParams
 from agents.errors import ModelError
 from agents.features.reading import MODEL_FEATURES
 from agents.features.windows import F64
 from modelops.drift import reference
 from modelops.errors import TrainingDataError
+from modelops.export import subspace
+from modelops.export.autoencoder import (
+    export_autoencoder,
+    reference_scores,
+    train_autoencoder,
+)
+from modelops.export.envelope import (
+    export_envelope,
+    fit_envelope,
+    reference_deviations,
+    rolling_means,
+)
+from modelops.export.iforest import export_iforest, train_iforest
+from modelops.export.subspace import export_subspace, fit_subspace, window_features
 from modelops.parity import ParityReport, alarm_threshold, check_parity, compare_scores
 
 ModelKind = Literal["iforest", "autoencoder", "envelope", "subspace"]

@@ -8,9 +8,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agents.detectors.iforest_export import export_iforest, train_iforest
 from agents.features.reading import MODEL_FEATURES
 from agents.models.signing import new_key_pair, sign_artifact
+from modelops.export.iforest import export_iforest, train_iforest
 from streams.events import AnomalyDetected, MessageDeadLettered, ModelDeployed
 from streams.topics import Topics
 from tests.agents_streams import Faults, scripted_scans, training_rows

@@ -9,13 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agents.detectors.autoencoder_export import (
-    export_autoencoder,
-    reference_scores,
-    train_autoencoder,
-)
 from agents.detectors.hst import HalfSpaceTreesDetector
-from agents.detectors.iforest_export import export_iforest, export_stock, train_iforest
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.protocol import Detector, RowDetector, ZScoreDetector
 from agents.detectors.rules import DEFAULT_RULES, RuleBook, RuleSpec, load_rules, resolve
@@ -23,6 +17,12 @@ from agents.detectors.thresholds import QuantileThresholds
 from agents.detectors.voting import DetectorResult, vote
 from agents.errors import ModelError
 from agents.features.reading import MODEL_FEATURES
+from modelops.export.autoencoder import (
+    export_autoencoder,
+    reference_scores,
+    train_autoencoder,
+)
+from modelops.export.iforest import export_iforest, export_stock, train_iforest
 from streams.errors import ConfigError
 
 D = len(MODEL_FEATURES)

@@ -10,20 +10,19 @@ import onnx
 import pytest
 
 from agents.detectors.deployed import load_model
-from agents.detectors.envelope import (
-    EnvelopeDetector,
-    EnvelopeParams,
-    export_envelope,
-    fit_envelope,
-    reference_deviations,
-    rolling_means,
-)
+from agents.detectors.envelope import EnvelopeDetector, EnvelopeParams
 from agents.detectors.envelope_track import EnvelopeTrack
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import RuleSpec
 from agents.errors import ModelError
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.stream_state import DetectionConfig
+from modelops.export.envelope import (
+    export_envelope,
+    fit_envelope,
+    reference_deviations,
+    rolling_means,
+)
 from streams.events import ModelRef, Quality, Reading, ScanRecorded
 
 TAGS = ("flow", "pressure", "current")

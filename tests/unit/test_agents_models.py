@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.detectors.iforest_export import export_iforest, train_iforest
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.errors import ModelRejectedError
 from agents.features.reading import MODEL_FEATURES
 from agents.models.registry import load_deployment
 from agents.models.signing import TrustedKeys, new_key_pair, sign_artifact
+from modelops.export.iforest import export_iforest, train_iforest
 from streams.errors import ConfigError
 from streams.events import ModelDeployed
 

@@ -124,10 +124,10 @@ def test_features_are_published_once_per_period_per_tag() -> None:
 
 
 def test_every_deployed_model_votes_under_its_own_name() -> None:
-    from agents.detectors.autoencoder_export import export_autoencoder, train_autoencoder
-    from agents.detectors.iforest_export import export_iforest, train_iforest
     from agents.detectors.onnx_scorer import OnnxDetector
     from agents.pipeline import ModelSlot
+    from modelops.export.autoencoder import export_autoencoder, train_autoencoder
+    from modelops.export.iforest import export_iforest, train_iforest
     from streams.events import ModelRef
     from tests.agents_streams import training_rows
 

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from agents.detectors.envelope import EnvelopeDetector, export_envelope, fit_envelope
-from agents.detectors.iforest_export import export_iforest, train_iforest
+from agents.detectors.envelope import EnvelopeDetector
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
 from agents.pipeline import ModelSlot, ScanProcessor, stream_key
 from agents.stream_state import DetectionConfig
+from modelops.export.envelope import export_envelope, fit_envelope
+from modelops.export.iforest import export_iforest, train_iforest
 from streams.events import AnomalyDetected, ModelRef, ModelShadowCompared, ScanRecorded
 from tests.agents_streams import NORMAL, Faults, scripted_scans, training_rows
 

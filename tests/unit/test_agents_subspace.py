@@ -11,21 +11,20 @@ import numpy as np
 import pytest
 
 from agents.detectors.deployed import load_model
-from agents.detectors.envelope import EnvelopeParams, export_envelope, fit_envelope
+from agents.detectors.envelope import EnvelopeParams
 from agents.detectors.envelope_track import EnvelopeTrack, decaying_peaks
 from agents.detectors.rules import RuleSpec
-from agents.detectors.subspace import (
-    SubspaceDetector,
-    SubspaceParams,
-    export_subspace,
-    fit_subspace,
-    frame_features,
-    reference_deviations,
-    window_features,
-)
+from agents.detectors.subspace import SubspaceDetector, SubspaceParams, frame_features
 from agents.errors import ModelError
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.stream_state import DetectionConfig
+from modelops.export.envelope import export_envelope, fit_envelope
+from modelops.export.subspace import (
+    export_subspace,
+    fit_subspace,
+    reference_deviations,
+    window_features,
+)
 from streams.events import AnomalyDetected, ModelRef, Quality, Reading, ScanRecorded
 
 TAGS = ("inflow", "outflow", "level")

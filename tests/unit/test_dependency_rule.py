@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"streams", "ops", "projections"},
     "simulator": {"streams"},
     "stack": {"streams", "projections"},
-    "evaluation": {"streams", "agents", "simulator"},
+    "evaluation": {"streams", "agents", "simulator", "modelops"},
     "modelops": {"streams", "agents", "projections"},
 }
 
@@ -73,3 +73,21 @@ def test_the_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
             "streams/_rule_probe_tmp.py imports ['agents', 'api']"]
     finally:
         module.unlink()
+
+
+def third_party(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = {alias.name.split(".")[0] for node in ast.walk(tree)
+             if isinstance(node, ast.Import) for alias in node.names}
+    return found | {node.module.split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+
+
+def test_the_worker_needs_no_training_stack() -> None:
+    """Training (scikit-learn, skl2onnx, the ONNX graph builders' fitting) lives in
+    ``modelops/export``; the agents only load and score models."""
+    training = {"sklearn", "skl2onnx"}
+    found = {str(p.relative_to(ROOT)): third_party(p) & training
+             for p in sorted((ROOT / "agents").rglob("*.py"))}
+    assert {p: bad for p, bad in found.items() if bad} == {}
+    assert third_party(ROOT / "modelops" / "export" / "iforest.py") & training  # it is there

@@ -17,12 +17,13 @@ import pytest
 from agents.detectors.baseline import BaselineConfig
 from agents.detectors.contract import ScanContext, ScanDetector
 from agents.detectors.deployed import DeployedModel
-from agents.detectors.envelope import EnvelopeDetector, export_envelope, fit_envelope
+from agents.detectors.envelope import EnvelopeDetector
 from agents.detectors.rules import DEFAULT_RULES, RuleSpec
 from agents.detectors.voting import DetectorResult
 from agents.features.reading import compute
 from agents.stream_state import DetectionConfig, StreamState
 from agents.tag_catalogue import EMPTY, PlantCatalogue
+from modelops.export.envelope import export_envelope, fit_envelope
 from streams.events import TagsConfigured, TagSpec
 
 STEP_S = 60.0

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from agents.detectors.iforest_export import export_iforest, train_iforest
 from agents.errors import ModelRejectedError
 from agents.features.reading import MODEL_FEATURES
 from agents.models.signing import TrustedKeys, new_key_pair
@@ -18,6 +17,7 @@ from cli.models_cmd import models_app
 from modelops.artifacts import build, build_envelope
 from modelops.drift import drift_anomaly, psi_per_feature, reference, references_of
 from modelops.errors import ParityError, RegistryError, TrainingDataError
+from modelops.export.iforest import export_iforest, train_iforest
 from modelops.parity import check_parity, require_parity
 from modelops.publish import deployment, previous_version
 from modelops.registry import Registry

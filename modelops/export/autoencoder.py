@@ -18,10 +18,10 @@ from onnx import TensorProto, helper, numpy_helper
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
-from agents.detectors.iforest_export import INPUT_NAME, OUTPUT_NAME
 from agents.errors import ModelError
 from agents.features.reading import MODEL_FEATURES
 from agents.features.windows import F64
+from modelops.export.iforest import INPUT_NAME, OUTPUT_NAME
 
 #: ReduceMean takes its axes as an input from opset 18.
 OPSET = 18
