@@ -34,12 +34,12 @@ from agents.detect_worker import DetectWorker, Message, Publish
 from agents.detectors.onnx_scorer import OnnxDetector
 from agents.detectors.rules import DEFAULT_RULES
 from agents.features.reading import MODEL_FEATURES
-from agents.models.signing import new_key_pair, sign_artifact
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.settings import AgentsSettings
 from agents.stream_state import DetectionConfig
 from agents.worker.output_producer import BATCH_BYTES
 from modelops.export.iforest import export_iforest, train_iforest
+from modelops.signing import new_key_pair, sign_artifact
 from streams.codec import decode, encode
 from streams.events import FeaturesComputed, ModelDeployed, ModelRef, Quality, Reading
 from streams.events import ScanRecorded as Scan

@@ -26,7 +26,7 @@ def keygen(
     key_id: Annotated[str, typer.Option(help="Name of the key.")] = "release",
 ) -> None:
     """Create an ed25519 key pair for signing models."""
-    from agents.models.signing import new_key_pair
+    from modelops.signing import new_key_pair
 
     new_key_pair(directory, key_id)
     print(f"public key {directory / (key_id + '.pem')} (trust it), "
@@ -40,7 +40,7 @@ def sign(
     key_id: Annotated[str, typer.Option(help="Key id the workers trust it as.")],
 ) -> None:
     """Print the sha256 and base64 signature of an artifact (fields of ModelDeployed)."""
-    from agents.models.signing import load_private_key, sign_artifact
+    from modelops.signing import load_private_key, sign_artifact
 
     signed = sign_artifact(artifact.read_bytes(), load_private_key(key), key_id)
     print(f"sha256={signed.sha256}\nsignature={signed.signature}\nkey_id={signed.key_id}")

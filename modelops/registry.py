@@ -16,10 +16,11 @@ from typing import Any
 
 import orjson
 
-from agents.models.signing import Signed, load_private_key, sha256_hex, sign_artifact
+from agents.models.signing import sha256_hex
 from modelops.errors import RegistryError
 from modelops.parity import ParityReport, require_parity
 from modelops.settings import ModelOpsSettings
+from modelops.signing import Signed, load_private_key, sign_artifact
 from modelops.storage import DirectoryStorage, S3Storage, Storage
 
 ARTIFACT, METADATA, HISTORY = "model.onnx", "metadata.json", "deployments.jsonl"

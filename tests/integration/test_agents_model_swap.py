@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agents.features.reading import MODEL_FEATURES
-from agents.models.signing import new_key_pair, sign_artifact
 from modelops.export.iforest import export_iforest, train_iforest
+from modelops.signing import new_key_pair, sign_artifact
 from streams.events import AnomalyDetected, MessageDeadLettered, ModelDeployed
 from streams.topics import Topics
 from tests.agents_streams import Faults, scripted_scans, training_rows

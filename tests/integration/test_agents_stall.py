@@ -18,10 +18,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from agents.features.reading import MODEL_FEATURES
-from agents.models.signing import new_key_pair, sign_artifact
 from agents.worker.offset_probe import BrokerOffsets, OffsetsUnavailableError
 from agents.worker.stall_watch import EXIT_STALLED, Offsets, Partition
 from agents.worker.stop_deadline import EXIT_STOP_FORCED
+from modelops.signing import new_key_pair, sign_artifact
 from stack.processes import free_port
 from streams.codec import encode
 from streams.events import ModelDeployed

@@ -21,7 +21,7 @@ from agents.detectors.rules import RuleSpec
 from agents.detectors.subspace import SubspaceDetector
 from agents.errors import ModelRejectedError
 from agents.models.registry import ArtifactFetcher
-from agents.models.signing import TrustedKeys, new_key_pair
+from agents.models.signing import TrustedKeys
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.stream_state import DetectionConfig
 from agents.worker.deployments import DeploymentFollower
@@ -29,6 +29,7 @@ from modelops.artifacts import build, build_envelope, build_subspace
 from modelops.errors import RegistryError, TrainingDataError
 from modelops.publish import deploy, previous_version, publish
 from modelops.registry import Registry
+from modelops.signing import new_key_pair
 from modelops.storage import DirectoryStorage, S3Storage
 from modelops.training_data import TrainingRange, from_log, stream_matrix, streams_from_log
 from stack import s3_server

@@ -13,13 +13,13 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from agents.models.signing import new_key_pair
 from modelops.artifacts import build
 from modelops.drift_metrics import DriftMetrics, serve_metrics
 from modelops.drift_watch import DriftWatch, Target
 from modelops.publish import deploy
 from modelops.registry import Registry
 from modelops.settings import ModelOpsSettings
+from modelops.signing import new_key_pair
 from modelops.storage import DirectoryStorage
 from modelops.training_data import TrainingRange, from_projections
 from streams.events import AnomalyDetected, ModelDriftMeasured, Reading, ScanRecorded

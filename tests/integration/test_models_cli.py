@@ -13,11 +13,12 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from typer.testing import CliRunner
 
-from agents.models.signing import TrustedKeys, new_key_pair
+from agents.models.signing import TrustedKeys
 from agents.pipeline import ModelSlot
 from agents.worker.deployments import DeploymentFollower
 from cli.models_cmd import models_app
 from modelops.publish import publish
+from modelops.signing import new_key_pair
 from streams.codec import decode
 from streams.events import MessageDeadLettered, ModelDeployed, ModelShadowCompared
 from streams.logsetup import configure_logging

@@ -12,8 +12,9 @@ from agents.detectors.onnx_scorer import OnnxDetector
 from agents.errors import ModelRejectedError
 from agents.features.reading import MODEL_FEATURES
 from agents.models.registry import load_deployment
-from agents.models.signing import TrustedKeys, new_key_pair, sign_artifact
+from agents.models.signing import TrustedKeys
 from modelops.export.iforest import export_iforest, train_iforest
+from modelops.signing import new_key_pair, sign_artifact
 from streams.errors import ConfigError
 from streams.events import ModelDeployed
 
@@ -27,7 +28,7 @@ def artifact() -> bytes:
 def deployment(path: Path, data: bytes, key_dir: Path, *, key_id: str = "release",
                version: str = "1") -> ModelDeployed:
     key = new_key_pair(key_dir, key_id) if not (key_dir / f"{key_id}.key").exists() else None
-    from agents.models.signing import load_private_key
+    from modelops.signing import load_private_key
 
     signed = sign_artifact(data, key or load_private_key(key_dir / f"{key_id}.key"), key_id)
     return ModelDeployed(model_id="iforest", version=version, plant_id=None,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from agents.errors import ModelRejectedError
 from agents.features.reading import MODEL_FEATURES
-from agents.models.signing import TrustedKeys, new_key_pair
+from agents.models.signing import TrustedKeys
 from cli.models_cmd import models_app
 from modelops.artifacts import build, build_envelope
 from modelops.drift import drift_anomaly, psi_per_feature, reference, references_of
@@ -21,6 +21,7 @@ from modelops.export.iforest import export_iforest, train_iforest
 from modelops.parity import check_parity, require_parity
 from modelops.publish import deployment, previous_version
 from modelops.registry import Registry
+from modelops.signing import new_key_pair
 from modelops.storage import DirectoryStorage
 from modelops.training_data import stream_matrix
 from streams.events import ModelRef
