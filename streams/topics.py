@@ -101,8 +101,10 @@ CATALOGUE: tuple[TopicSpec, ...] = (
           config=_KEEP_FOREVER, description="The alert lifecycle as decided by the alert agent."),
     _spec(Stream.ALERT_COMMANDS, {"alert_acknowledged", "alert_commented"}, partitions=3,
           config=_KEEP_FOREVER, description="Acknowledgements and comments from the API."),
-    _spec(Stream.LAB_RESULTS, {"lab_result_recorded"}, partitions=3, config=_KEEP_FOREVER,
-          description="Laboratory results recorded through the API."),
+    _spec(Stream.LAB_RESULTS, {"lab_result_recorded"}, partitions=6, config=_KEEP_FOREVER,
+          description="Laboratory results recorded through the API; co-partitioned with the "
+          "scans (same key, same partition count), so a plant's results reach the worker "
+          "that holds its scans."),
     _spec(Stream.MODEL_DEPLOYMENTS, {"model_deployed"}, partitions=1,
           config={"cleanup.policy": "compact"}, key_field="model_id",
           description="Signed model deployments, compacted to the latest one per model, plant "

@@ -84,3 +84,12 @@ def test_only_the_worker_package_knows_faust() -> None:
         if names & {"faust", "mode"}:
             knowing.append(path.relative_to(agents).as_posix())
     assert knowing and all(p.startswith("worker/") for p in knowing), knowing
+
+
+def test_faust_assigns_topics_of_equal_partition_count_together() -> None:
+    """The co-partitioning of lab results with scans rests on Faust's assignor grouping the
+    topics an app subscribes to by their partition count."""
+    from faust.assignor.partition_assignor import PartitionAssignor
+
+    source = inspect.getsource(PartitionAssignor._get_copartitioned_groups)
+    assert "topics_by_partitions[num_partitions].add(topic)" in source

@@ -147,3 +147,12 @@ def test_topic_specs_are_immutable() -> None:
         spec.partitions = 12  # type: ignore[misc]
     with pytest.raises(TypeError):
         spec.config["retention.ms"] = "1"  # type: ignore[index]
+
+
+def test_lab_results_are_co_partitioned_with_the_scans() -> None:
+    """Same key and partition count: Faust's assignor gives the same partition numbers of both
+    to one worker (pinned in test_agents_faust_pins), so a plant's lab results reach the worker
+    holding its scans and plant state."""
+    topics = Topics()
+    scans, labs = topics["scans"], topics["lab-results"]
+    assert labs.partitions == scans.partitions and labs.key_field == scans.key_field
