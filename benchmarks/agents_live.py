@@ -9,7 +9,9 @@ stamped with the wall clock, for a warm-up of 20 s and then ``--seconds`` measur
 configuration a fresh worker (``python -m agents``, shipped defaults otherwise) reads them;
 over the measured window the benchmark reads the worker's CPU time and resident memory from
 ``/proc`` and its ``/metrics`` counters (scans, checkpoints, state bytes written to the
-changelog), and compares the state bytes with the scan bytes it produced. Needs
+changelog), and compares the state bytes with the scan bytes it produced. ``--recovery``
+then kills the worker with -9 (scans keep coming) and times how long a fresh one takes until
+``/health`` is ok and it has caught up. Needs
 ``BIOGAS_KAFKA_BOOTSTRAP_SERVERS``.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -24,11 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from aiokafka import AIOKafkaProducer
@@ -100,16 +105,17 @@ class Plants:
         return out
 
 
-async def feed(servers: str, topics: Topics, plants: Plants, until: float,
+async def feed(servers: str, topics: Topics, plants: Plants, until: list[float],
                sent: list[int]) -> None:
-    """One scan per stream each second until ``until``; ``sent[0]``: bytes (key + value)."""
+    """One scan per stream each second until ``until[0]`` (which may move); ``sent[0]``:
+    bytes (key + value)."""
     producer = AIOKafkaProducer(bootstrap_servers=servers, linger_ms=20,
                                 max_batch_size=1 << 20, enable_idempotence=True)
     await producer.start()
     topic = topics.name("scans")
     try:
         tick = time.monotonic()
-        while tick < until:
+        while tick < until[0]:
             futs = []
             for scan in plants.second():
                 key, value = topics.key_for(scan), encode(scan)
@@ -122,7 +128,45 @@ async def feed(servers: str, topics: Topics, plants: Plants, until: float,
         await producer.stop()
 
 
-async def run(servers: str, label: str, every_s: str, args: argparse.Namespace) -> str:
+def health(port: int) -> dict[str, object]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as resp:
+            body: dict[str, object] = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:  # 503 while starting: the body says so
+        body = json.loads(exc.read())
+    except OSError:
+        body = {"status": "down"}
+    return body
+
+
+async def recover(env: dict[str, str], log: BinaryIO, port: int, streams: int,
+                  every_s: float, deadline_s: float = 300.0) -> tuple[float, float]:
+    """Seconds from a fresh start of the worker (after kill -9) until ``/health`` says ok,
+    and until the scans it holds uncommitted are no more than a checkpoint interval's (plus
+    two seconds): caught up."""
+    start = time.monotonic()
+    ready: float | None = None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agents", cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while time.monotonic() - start < deadline_s:
+            body = health(port)
+            if body.get("status") == "ok" and ready is None:
+                ready = time.monotonic() - start
+            lag = body.get("input_lag")
+            behind = sum(int(v) for k, v in lag.items() if ".scans." in str(k)) \
+                if isinstance(lag, dict) else None
+            if ready is not None and behind is not None and behind <= streams * (every_s + 2):
+                return ready, time.monotonic() - start
+            await asyncio.sleep(0.5)
+        raise SystemExit(f"the restarted worker did not catch up within {deadline_s:g} s")
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), timeout=30)
+
+
+async def run(servers: str, label: str, every_s: str, args: argparse.Namespace,
+              recovery: bool = False) -> str:
     topics = Topics(prefix=f"bl{uuid.uuid4().hex[:8]}.")
     app_id = f"bench-live-{uuid.uuid4().hex[:8]}"
     kafka = KafkaSettings(bootstrap_servers=servers)
@@ -142,16 +186,24 @@ async def run(servers: str, label: str, every_s: str, args: argparse.Namespace) 
             try:
                 plants = Plants(args.streams, args.tags)
                 start = time.monotonic()
-                until = start + WARMUP_S + args.seconds
+                until = [start + WARMUP_S + args.seconds + (3600.0 if recovery else 0.0)]
                 sent = [0]
                 feeding = asyncio.create_task(feed(servers, topics, plants, until, sent))
                 await asyncio.sleep(WARMUP_S)
                 before, sent_before = sample(proc.pid, port), sent[0]
-                await feeding
+                await asyncio.sleep(args.seconds)
                 after, sent_after = sample(proc.pid, port), sent[0]
+                recovered = None
+                if recovery:  # kill -9 while scans keep coming, then a fresh worker
+                    proc.kill()
+                    await proc.wait()
+                    recovered = await recover(env, log, port, args.streams, float(every_s))
+                until[0] = 0.0
+                await feeding
             finally:
-                proc.terminate()
-                await asyncio.wait_for(proc.wait(), timeout=30)
+                if proc.returncode is None:
+                    proc.terminate()
+                    await asyncio.wait_for(proc.wait(), timeout=30)
     finally:
         await delete_topics(kafka, topics.names())
         admin = AIOKafkaAdminClient(bootstrap_servers=servers)
@@ -169,10 +221,18 @@ async def run(servers: str, label: str, every_s: str, args: argparse.Namespace) 
     readings = rate("agents_scans_total") * args.tags
     cpu = 100 * (after.cpu_s - before.cpu_s) / span
     checkpoints = rate("agents_checkpoints_total")
-    return (f"  {label:<22} {readings:9,.0f} readings/s  CPU {cpu:5.1f} % of a core  "
-            f"RSS {after.rss_mb:6.0f} MB  checkpoints {checkpoints:5.2f}/s  "
+    tags = args.streams * args.tags
+    per_checkpoint = state / checkpoints if checkpoints else 0.0
+    line = (f"  {label:<22} {readings:9,.0f} readings/s  CPU {cpu:5.1f} % of a core  "
+            f"RSS {after.rss_mb:6.0f} MB ({after.rss_mb * 1024 / tags:.1f} KB per tag)  "
+            f"checkpoints {checkpoints:5.2f}/s of {per_checkpoint / 1e6:.1f} MB  "
             f"state {state / 1e6:7.2f} MB/s = {state / max(scan_bytes, 1):6.2f}x the scan "
             f"bytes ({scan_bytes / 1e6:.2f} MB/s)\n")
+    if recovered is not None:
+        line += (f"  {'':<22} after kill -9: ready in {recovered[0]:.1f} s (the dead member "
+                 f"leaves the group after the session timeout), caught up in "
+                 f"{recovered[1]:.1f} s\n")
+    return line
 
 
 async def main() -> None:
@@ -181,6 +241,9 @@ async def main() -> None:
     parser.add_argument("--tags", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=120.0,
                         help="measured window, after a 20-s warm-up")
+    parser.add_argument("--recovery", action="store_true",
+                        help="then kill -9 the worker at the shipped interval and time how "
+                             "long a fresh one takes to catch up")
     args = parser.parse_args()
     servers = KafkaSettings().bootstrap_servers
     sys.stdout.write(f"{args.streams} streams x {args.tags} readings, one scan per stream "
@@ -189,7 +252,8 @@ async def main() -> None:
     shipped = AgentsSettings.model_fields["checkpoint_every_s"].default
     for label, every in (("checkpoint every batch", "0"),
                          (f"every {shipped:g} s (default)", f"{shipped:g}")):
-        sys.stdout.write(await run(servers, label, every, args))
+        sys.stdout.write(await run(servers, label, every, args,
+                                   recovery=args.recovery and every != "0"))
         sys.stdout.flush()
 
 
