@@ -109,10 +109,17 @@ def export_envelope(fit: EnvelopeFit, *, model_name: str = KIND) -> bytes:
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.DOUBLE, [None, t])],
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.DOUBLE, [None, t])],
         initializer=inits)
+    return window_model_bytes(graph, KIND, fit.tags, fit.params)
+
+
+def window_model_bytes(graph: onnx.GraphProto, kind: str, tags: Sequence[str],
+                       params: EnvelopeParams) -> bytes:
+    """A window model's graph as a checked ONNX model (serialized) whose metadata carries its
+    kind, tags and parameters: all the worker needs to load it."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
     model.ir_version = 8
-    helper.set_model_props(model, {META_KIND: KIND, META_TAGS: json.dumps(list(fit.tags)),
-                                   META_PARAMS: json.dumps(asdict(fit.params))})
+    helper.set_model_props(model, {META_KIND: kind, META_TAGS: json.dumps(list(tags)),
+                                   META_PARAMS: json.dumps(asdict(params))})
     onnx.checker.check_model(model)
     data: bytes = model.SerializeToString()
     return data

@@ -7,26 +7,27 @@ the metadata. :func:`reference_deviations` is what the graph computes, in numpy.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import onnx
 from numpy.lib.stride_tricks import sliding_window_view
 from onnx import TensorProto, helper
 
-from agents.detectors.envelope import META_KIND, META_PARAMS, META_TAGS
 from agents.detectors.subspace import (
     INPUT_NAME,
     KIND,
-    ONNX_OPSET,
     OUTPUT_NAME,
     SubspaceParams,
     frame_features,
 )
 from agents.features.windows import F64
-from modelops.export.envelope import check_every_tag_seen, check_training_rows
+from modelops.export.envelope import (
+    check_every_tag_seen,
+    check_training_rows,
+    window_model_bytes,
+)
 
 _EPS = 1e-12
 
@@ -179,10 +180,4 @@ def export_subspace(fit: SubspaceFit, *, model_name: str = KIND) -> bytes:
         nodes, model_name,
         [helper.make_tensor_value_info(INPUT_NAME, d, [None, 2 * t])],
         [helper.make_tensor_value_info(OUTPUT_NAME, d, [None, t])], initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
-    model.ir_version = 8
-    helper.set_model_props(model, {META_KIND: KIND, META_TAGS: json.dumps(list(fit.tags)),
-                                   META_PARAMS: json.dumps(asdict(fit.params))})
-    onnx.checker.check_model(model)
-    data: bytes = model.SerializeToString()
-    return data
+    return window_model_bytes(graph, KIND, fit.tags, fit.params)

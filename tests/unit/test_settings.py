@@ -43,6 +43,21 @@ def test_bad_schema_name_is_refused(schema: str) -> None:
         DatabaseSettings(schema_name=schema)
 
 
+def biogas_fails(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                 capsys: pytest.CaptureFixture[str]) -> str:
+    """``biogas ARGV`` with ``env`` set: it exits 2; what it wrote on stderr."""
+    from cli.main import main
+
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("sys.argv", ["biogas", *argv])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, err
+    return err
+
+
 def test_settings_are_frozen() -> None:
     settings = KafkaSettings()
     with pytest.raises(ValidationError):
@@ -56,14 +71,8 @@ def test_settings_are_frozen() -> None:
 def test_any_command_with_a_bad_setting_names_it_and_exits_2(
         argv: list[str], variable: str, value: str, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from cli.main import main
-
-    monkeypatch.setenv(variable, value)
-    monkeypatch.setattr("sys.argv", ["biogas", *argv])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    assert exc.value.code == 2
-    assert f"invalid setting: {variable}={value!r}: " in capsys.readouterr().err
+    err = biogas_fails(argv, {variable: value}, monkeypatch, capsys)
+    assert f"invalid setting: {variable}={value!r}: " in err
 
 
 @pytest.mark.parametrize(("content", "said"), [
@@ -101,15 +110,9 @@ def test_a_validation_error_that_is_no_setting_is_not_reported_as_one(
 
 def test_a_stall_time_no_longer_than_two_checkpoints_is_refused_naming_both(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from cli.main import main
-
-    monkeypatch.setenv("BIOGAS_AGENTS_CHECKPOINT_EVERY_S", "30")
-    monkeypatch.setenv("BIOGAS_AGENTS_STALL_AFTER_S", "60")
-    monkeypatch.setattr("sys.argv", ["biogas", "agents", "worker"])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    err = capsys.readouterr().err
-    assert exc.value.code == 2
+    err = biogas_fails(["agents", "worker"], {"BIOGAS_AGENTS_CHECKPOINT_EVERY_S": "30",
+                                              "BIOGAS_AGENTS_STALL_AFTER_S": "60"},
+                       monkeypatch, capsys)
     assert "BIOGAS_AGENTS_STALL_AFTER_S='60': must be more than twice " \
            "BIOGAS_AGENTS_CHECKPOINT_EVERY_S (30 s)" in err, err
 
@@ -158,29 +161,14 @@ def _walk() -> list[tuple[list[str], str, str]]:
 def test_every_bad_setting_is_one_line_naming_it(
         argv: list[str], variable: str, value: str, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from cli.main import main
-
-    monkeypatch.setenv(variable, value)
-    monkeypatch.setattr("sys.argv", ["biogas", *argv])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    err = capsys.readouterr().err
-    assert exc.value.code == 2, err
+    err = biogas_fails(argv, {variable: value}, monkeypatch, capsys)
     assert f"{variable}={value!r}: " in err and "Traceback" not in err, err
 
 
 def test_bad_variables_in_several_groups_are_reported_together(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from cli.main import main
-
     bad = {"BIOGAS_AGENTS_BATCH_MAX": "0", "BIOGAS_KAFKA_BOOTSTRAP_SERVERS": "nohost",
            "BIOGAS_LOG_LEVEL": "loud"}
-    for variable, value in bad.items():
-        monkeypatch.setenv(variable, value)
-    monkeypatch.setattr("sys.argv", ["biogas", "agents", "worker"])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    err = capsys.readouterr().err
-    assert exc.value.code == 2
+    err = biogas_fails(["agents", "worker"], bad, monkeypatch, capsys)
     assert err.startswith("invalid setting: ") and len(err.strip().splitlines()) == 3, err
     assert all(f"{variable}={value!r}: " in err for variable, value in bad.items()), err
