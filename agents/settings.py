@@ -7,7 +7,13 @@ from pathlib import Path
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from streams.settings import KafkaSettings, LogSettings, ObjectStoreSettings, ProcessSettings
+from streams.settings import (
+    KafkaSettings,
+    LogSettings,
+    ObjectStoreSettings,
+    ProcessSettings,
+    topic_prefix_field,
+)
 
 
 class AgentsSettings(ProcessSettings):
@@ -17,7 +23,7 @@ class AgentsSettings(ProcessSettings):
 
     app_id: str = Field(default="biogas-agents", pattern=r"^[A-Za-z0-9._-]+$",
                         description="Faust app id: consumer group and internal topic prefix.")
-    topic_prefix: str = Field(default="", description="Prefix of the catalogue's topic names.")
+    topic_prefix: str = topic_prefix_field("BIOGAS_AGENTS_TOPIC_PREFIX")
     data_dir: Path = Field(default=Path("/tmp/biogas-agents"),  # noqa: S108
                            description="Faust's data directory.")
     batch_max: int = Field(default=1000, ge=1, description="Scans processed per batch at most "

@@ -7,7 +7,13 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from streams.settings import DatabaseSettings, KafkaSettings, LogSettings, ProcessSettings
+from streams.settings import (
+    DatabaseSettings,
+    KafkaSettings,
+    LogSettings,
+    ProcessSettings,
+    topic_prefix_field,
+)
 
 
 class ApiSettings(ProcessSettings):
@@ -22,8 +28,7 @@ class ApiSettings(ProcessSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    topic_prefix: str = Field(default="", description="Name prefix of every topic (commands "
-                              "are published to, and the live stream tails, prefixed topics).")
+    topic_prefix: str = topic_prefix_field("BIOGAS_API_TOPIC_PREFIX")
     pool_min_size: int = Field(default=1, ge=0, description="Database connections kept open.")
     pool_max_size: int = Field(default=10, ge=1, description="Most database connections.")
     pool_timeout_s: float = Field(default=5.0, gt=0,

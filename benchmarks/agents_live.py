@@ -175,7 +175,7 @@ async def run(servers: str, label: str, every_s: str, args: argparse.Namespace,
     try:
         with tempfile.TemporaryDirectory() as tmp, (Path(tmp) / "worker.log").open("wb") as log:
             env = dict(os.environ, BIOGAS_KAFKA_BOOTSTRAP_SERVERS=servers,
-                       BIOGAS_AGENTS_APP_ID=app_id, BIOGAS_AGENTS_TOPIC_PREFIX=topics.prefix,
+                       BIOGAS_AGENTS_APP_ID=app_id, BIOGAS_TOPIC_PREFIX=topics.prefix,
                        BIOGAS_AGENTS_DATA_DIR=str(Path(tmp) / "d"),
                        BIOGAS_AGENTS_CHECKPOINT_EVERY_S=every_s,
                        BIOGAS_AGENTS_METRICS_PORT=str(port),

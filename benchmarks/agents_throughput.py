@@ -122,7 +122,7 @@ async def faust_side(servers: str, topics: Topics, n: int, tmp: Path, keys: Path
     env = dict(os.environ, BIOGAS_KAFKA_BOOTSTRAP_SERVERS=servers,
                BIOGAS_AGENTS_STATISTICAL=str(statistical).lower(),
                BIOGAS_AGENTS_APP_ID=app_id,
-               BIOGAS_AGENTS_TOPIC_PREFIX=topics.prefix, BIOGAS_AGENTS_DATA_DIR=str(tmp / "d"),
+               BIOGAS_TOPIC_PREFIX=topics.prefix, BIOGAS_AGENTS_DATA_DIR=str(tmp / "d"),
                BIOGAS_AGENTS_WARMUP_SAMPLES=str(WARMUP), BIOGAS_AGENTS_LATE_AFTER_S="1e12",
                BIOGAS_AGENTS_TRUSTED_KEYS_DIR=str(keys),
                BIOGAS_LOG_LEVEL="warning", BIOGAS_LOG_FORMAT="json",

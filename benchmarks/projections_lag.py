@@ -136,7 +136,7 @@ async def run(args: argparse.Namespace) -> None:
     await ensure_topics(kafka, topics)
     apply_migrations(database)
     env = dict(os.environ, BIOGAS_DATABASE_SCHEMA_NAME=database.schema_name,
-               BIOGAS_PROJECTOR_TOPIC_PREFIX=topics.prefix,
+               BIOGAS_TOPIC_PREFIX=topics.prefix,
                BIOGAS_PROJECTOR_GROUP_ID=f"lag{token}", BIOGAS_LOG_FORMAT="json",
                BIOGAS_PROJECTOR_METRICS_PORT="0",
                BIOGAS_LOG_LEVEL=os.environ.get("BIOGAS_LOG_LEVEL", "warning"))

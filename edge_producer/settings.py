@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from streams.settings import KafkaSettings, LogSettings, ProcessSettings
+from streams.settings import KafkaSettings, LogSettings, ProcessSettings, topic_prefix_field
 
 
 def _state_dir() -> Path:
@@ -32,7 +32,7 @@ class EdgeSettings(ProcessSettings):
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
         default=9108, description="/health and /metrics; 0 disables the server.")
     heartbeat_interval_s: Annotated[float, Field(gt=0)] = 10.0
-    topic_prefix: str = ""
+    topic_prefix: str = topic_prefix_field("BIOGAS_EDGE_TOPIC_PREFIX")
     modbus_host: str | None = Field(
         default=None, description="Override the host of every TCP device (simulator, demo).")
     modbus_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(

@@ -16,6 +16,7 @@ from streams.settings import (
     ObjectStoreSettings,
     ProcessSettings,
     describe_invalid,
+    topic_prefix_field,
 )
 
 
@@ -38,7 +39,7 @@ class ModelOpsSettings(ProcessSettings):
         default=None, description="ed25519 private key (PEM) that signs promoted artifacts.")
     key_id: str | None = Field(default=None, description="Key id of the signing key "
                                                           "(default: the key file's stem).")
-    topic_prefix: str = Field(default="", description="Prefix of the catalogue's topic names.")
+    topic_prefix: str = topic_prefix_field("BIOGAS_MODELS_TOPIC_PREFIX")
     deployed_by: str = Field(default="biogas-models", min_length=1, max_length=128)
     drift_threshold: float = Field(default=0.25, gt=0,
                                    description="PSI above which a feature is drifting; a "

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from streams.settings import DatabaseSettings, KafkaSettings, LogSettings, ProcessSettings
+from streams.settings import (
+    DatabaseSettings,
+    KafkaSettings,
+    LogSettings,
+    ProcessSettings,
+    topic_prefix_field,
+)
 
 
 class ProjectorSettings(ProcessSettings):
@@ -21,7 +27,7 @@ class ProjectorSettings(ProcessSettings):
         "same id takes its partitions back at once instead of after the session timeout.")
     session_timeout_ms: int = Field(default=10_000, ge=6_000,
                                     description="Consumer group session timeout.")
-    topic_prefix: str = Field(default="", description="Name prefix of every topic.")
+    topic_prefix: str = topic_prefix_field("BIOGAS_PROJECTOR_TOPIC_PREFIX")
     batch_max_messages: int = Field(default=5000, ge=1,
                                     description="Most messages written per transaction.")
     rebuild_workers: int = Field(default=2, ge=1, le=64,

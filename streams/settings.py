@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.errors import ConfigError
@@ -137,10 +137,28 @@ class InvalidSettingsError(ConfigError):
         super().__init__("invalid setting: " + "\n".join(lines))
 
 
+#: the one variable naming the catalogue's topic prefix, for every service
+TOPIC_PREFIX_VARIABLE = "BIOGAS_TOPIC_PREFIX"
+
+
+def topic_prefix_field(service_variable: str) -> str:
+    """The ``topic_prefix`` field of a service's settings: read from ``BIOGAS_TOPIC_PREFIX``
+    (every service the same), or from the service's own older variable when that one is
+    unset."""
+    prefix: str = Field(default="", validation_alias=AliasChoices(
+        TOPIC_PREFIX_VARIABLE, service_variable), description=(
+        f"Prefix of every topic name of the catalogue; set {TOPIC_PREFIX_VARIABLE} (the same "
+        f"for every service; {service_variable} is still read when it is unset)."))
+    return prefix
+
+
 class ProcessSettings(BaseSettings):
     """A process's settings class: the groups nested in it (Kafka, database, log ...) are read
     first, each on its own, so that bad variables in several groups are reported together
-    (:class:`InvalidSettingsError`) rather than the first group's alone."""
+    (:class:`InvalidSettingsError`) rather than the first group's alone. Fields may be given
+    by name in code even when their variable is an alias (``topic_prefix``)."""
+
+    model_config = SettingsConfigDict(populate_by_name=True)
 
     def __init__(self, **values: Any) -> None:
         lines: list[str] = []

@@ -89,7 +89,7 @@ def worker_env(stack: StackEndpoints, topics: Topics, app_id: str, data_dir: Pat
                **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BIOGAS_AGENTS_")}
     env.update(BIOGAS_KAFKA_BOOTSTRAP_SERVERS=stack.bootstrap_servers,
-               BIOGAS_AGENTS_APP_ID=app_id, BIOGAS_AGENTS_TOPIC_PREFIX=topics.prefix,
+               BIOGAS_AGENTS_APP_ID=app_id, BIOGAS_TOPIC_PREFIX=topics.prefix,
                BIOGAS_AGENTS_DATA_DIR=str(data_dir), BIOGAS_LOG_FORMAT="json",
                BIOGAS_LOG_LEVEL="info",
                # several workers may run at once: /health and /metrics only where asked

@@ -231,7 +231,7 @@ async def test_kill_9_of_the_producer_while_forwarding_loses_nothing(
     env = {**os.environ, "PYTHONPATH": str(ROOT),
            "BIOGAS_KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
            "BIOGAS_EDGE_JOURNAL": str(tmp_path / "journal.sqlite"),
-           "BIOGAS_EDGE_TOPIC_PREFIX": topics.prefix, "BIOGAS_EDGE_METRICS_PORT": "0",
+           "BIOGAS_TOPIC_PREFIX": topics.prefix, "BIOGAS_EDGE_METRICS_PORT": "0",
            "BIOGAS_EDGE_HEARTBEAT_INTERVAL_S": "1", "BIOGAS_LOG_LEVEL": "warning",
            "PYTHONFAULTHANDLER": "1"}
     command = [sys.executable, "-c", "from cli.edge_cmd import edge_app; edge_app()", "run",

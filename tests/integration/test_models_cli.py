@@ -78,7 +78,7 @@ def test_train_promote_deploy_shadow_and_roll_back(stack: StackEndpoints, topics
     asyncio.run(publish(stack.kafka, topics, scripted_scans(900, START, plant_id="plant-a")))
     new_key_pair(tmp_path / "keys", "release")
     env = {"BIOGAS_KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
-           "BIOGAS_MODELS_TOPIC_PREFIX": topics.prefix,
+           "BIOGAS_TOPIC_PREFIX": topics.prefix,
            "BIOGAS_MODELS_REGISTRY_DIR": str(tmp_path / "registry"),
            "BIOGAS_MODELS_SIGNING_KEY": str(tmp_path / "keys" / "release.key"),
            "COLUMNS": "250"}  # tables on one line per row

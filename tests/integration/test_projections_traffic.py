@@ -128,7 +128,7 @@ def projector_env(bootstrap: str, database: DatabaseSettings, topics: Topics, gr
     return dict(os.environ, BIOGAS_KAFKA_BOOTSTRAP_SERVERS=bootstrap,
                 BIOGAS_DATABASE_URL=database.url,
                 BIOGAS_DATABASE_SCHEMA_NAME=database.schema_name,
-                BIOGAS_PROJECTOR_TOPIC_PREFIX=topics.prefix, BIOGAS_PROJECTOR_GROUP_ID=group,
+                BIOGAS_TOPIC_PREFIX=topics.prefix, BIOGAS_PROJECTOR_GROUP_ID=group,
                 BIOGAS_PROJECTOR_INSTANCE_ID=f"{group}-1",
                 BIOGAS_PROJECTOR_SESSION_TIMEOUT_MS="6000",
                 BIOGAS_LOG_FORMAT="json", **extra)

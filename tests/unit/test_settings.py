@@ -172,3 +172,21 @@ def test_bad_variables_in_several_groups_are_reported_together(
     err = biogas_fails(["agents", "worker"], bad, monkeypatch, capsys)
     assert err.startswith("invalid setting: ") and len(err.strip().splitlines()) == 3, err
     assert all(f"{variable}={value!r}: " in err for variable, value in bad.items()), err
+
+
+@pytest.mark.parametrize(("module", "cls", "older"), [
+    ("agents.settings", "AgentsSettings", "BIOGAS_AGENTS_TOPIC_PREFIX"),
+    ("projections.settings", "ProjectorSettings", "BIOGAS_PROJECTOR_TOPIC_PREFIX"),
+    ("edge_producer.settings", "EdgeSettings", "BIOGAS_EDGE_TOPIC_PREFIX"),
+    ("modelops.settings", "ModelOpsSettings", "BIOGAS_MODELS_TOPIC_PREFIX"),
+    ("api.settings", "ApiSettings", "BIOGAS_API_TOPIC_PREFIX"),
+])
+def test_one_topic_prefix_for_every_service(module: str, cls: str, older: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    settings_class = getattr(__import__(module, fromlist=[cls]), cls)
+    monkeypatch.setenv("BIOGAS_API_TOKEN_SECRET", "s" * 32)
+    monkeypatch.setenv(older, "older.")
+    assert settings_class().topic_prefix == "older."  # still read when the new one is unset
+    monkeypatch.setenv("BIOGAS_TOPIC_PREFIX", "site.")
+    assert settings_class().topic_prefix == "site."
+    assert settings_class(topic_prefix="code.").topic_prefix == "code."
