@@ -71,7 +71,3 @@ class Database:
             cur = conn.cursor(binary=True, row_factory=tuple_row)
             await cur.execute(sql.encode(), params)
             return await cur.fetchall()
-
-    async def relation_exists(self, name: str) -> bool:
-        row = await self.fetch_one("SELECT to_regclass(%s) IS NOT NULL AS found", (name,))
-        return bool(row and row["found"])

@@ -118,9 +118,3 @@ def model_rows(samples: list[tuple[float, dict[str, float]]]) -> F64:
         step = windows.update(ts, idx, vals, np.ones(len(tags), dtype=np.bool_))
         rows.append(compute(windows, ts, step).model_x)
     return np.concatenate(rows) if rows else np.zeros((0, len(MODEL_FEATURES)))
-
-
-def _finite(a: F64) -> F64:
-    """NaN as 0; infinities are left for the caller's clip."""
-    out: F64 = np.where(np.isnan(a), 0.0, a)
-    return out

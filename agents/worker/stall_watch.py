@@ -19,9 +19,9 @@ and a restart after ``kill -9`` loses and repeats nothing (the restart test show
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 #: The worker's exit code when an input stalled (``EX_TEMPFAIL``: restart me).
 EXIT_STALLED = 75
@@ -49,12 +49,6 @@ class Offsets:
     def behind(self) -> int:
         """Records on the log that the group has not yet committed."""
         return max(0, self.end - max(self.committed, self.start))
-
-
-class OffsetsProbe(Protocol):
-    """Reads offsets from the broker (:class:`agents.worker.offset_probe.BrokerOffsets`)."""
-
-    async def offsets(self, partitions: Iterable[Partition]) -> Mapping[Partition, Offsets]: ...
 
 
 @dataclass(frozen=True)
