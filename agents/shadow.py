@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,11 +26,20 @@ from agents.features.reading import ReadingFeatures
 from agents.features.windows import BoolArray
 from streams.events import ModelRef, ModelShadowCompared
 
-if TYPE_CHECKING:
-    from agents.stream_state import StreamState
-
 NAMESPACE = uuid.UUID("0b5e6c1e-8f43-4a53-9a43-2d7d6f3c9e21")
 MAX_TAGS = 20
+
+
+class ShadowHost(Protocol):
+    """What shadow scoring needs of a stream's state (:class:`agents.stream_state.StreamState`,
+    which holds the tallies; this module does not import it)."""
+
+    shadows: dict[str, ShadowTally]
+
+    def shadow_verdict(self, model: DeployedModel, feats: ReadingFeatures,
+                       live: Verdict) -> Verdict: ...
+
+    def forget_shadow(self, model_id: str) -> None: ...
 
 
 def _ref(data: dict[str, str] | None) -> ModelRef | None:
@@ -103,7 +112,7 @@ def window_of(ts: float, length: float) -> tuple[float, float]:
     return start, start + length
 
 
-def score_shadows(state: StreamState, plant_id: str, stream: str, ts: float, tags: list[str],
+def score_shadows(state: ShadowHost, plant_id: str, stream: str, ts: float, tags: list[str],
                   feats: ReadingFeatures, verdict: Verdict, live: dict[str, ModelRef | None],
                   shadows: list[DeployedModel], window_s: float) -> list[ModelShadowCompared]:
     """Score a plant's ``shadows`` on one scan of a stream (after the live vote ``verdict``;

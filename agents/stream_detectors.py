@@ -14,23 +14,25 @@ stream's state (:class:`agents.stream_state.StreamState`, which owns and snapsho
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
+from agents.detectors.baseline import BaselineBank
 from agents.detectors.contract import ScanContext
 from agents.detectors.deployed import DeployedModel
 from agents.detectors.envelope import WindowModel
 from agents.detectors.envelope_track import EnvelopeTrack
-from agents.detectors.hst import squash
+from agents.detectors.hst import HalfSpaceTreesDetector, squash
+from agents.detectors.novelty import NoveltyBank
+from agents.detectors.process import ProcessChecks
 from agents.detectors.protocol import ZScoreDetector
-from agents.detectors.rules import RULE_NAMES
+from agents.detectors.rules import RULE_NAMES, RuleBook
+from agents.detectors.thresholds import QuantileThresholds
 from agents.detectors.voting import DetectorResult
-from agents.features.windows import F64
+from agents.features.windows import F64, TagWindows
 from agents.tag_catalogue import PlantCatalogue
-
-if TYPE_CHECKING:
-    from agents.stream_state import StreamState
 
 _ZSCORE = ZScoreDetector()
 HST_TOP_TAGS = 3
@@ -40,7 +42,30 @@ MIN_SHORT_SAMPLES = 10
 _RULE_RESULTS = tuple(f"rule.{name}" for name in RULE_NAMES)
 
 
-def adaptive(state: StreamState, name: str, ctx: ScanContext, score: F64,
+class VoterState(Protocol):
+    """What the voters use of a stream's state (:class:`agents.stream_state.StreamState`, which
+    owns and snapshots it; this module does not import it)."""
+
+    windows: TagWindows
+    rulebook: RuleBook
+    novelty: NoveltyBank
+    baseline: BaselineBank
+    thresholds: dict[str, QuantileThresholds]
+    model_sha: dict[str, str | None]
+    envelopes: dict[str, EnvelopeTrack]
+    hst: HalfSpaceTreesDetector
+    hst_threshold: QuantileThresholds
+    hst_cols: npt.NDArray[np.int64] | None
+    forced: npt.NDArray[np.int64]
+    process: ProcessChecks
+    roles: list[str | None]
+
+    def new_thresholds(self) -> QuantileThresholds: ...
+
+    def apply_catalogue(self, catalogue: PlantCatalogue) -> None: ...
+
+
+def adaptive(state: VoterState, name: str, ctx: ScanContext, score: F64,
              key: str | None = None) -> DetectorResult:
     """Scores voted on by the per-tag adaptive thresholds kept under ``key`` (or ``name``)."""
     idx = ctx.feats.step.idx
@@ -52,7 +77,7 @@ def adaptive(state: StreamState, name: str, ctx: ScanContext, score: F64,
 class ZScoreVoter:
     name = "zscore"
 
-    def __init__(self, state: StreamState) -> None:
+    def __init__(self, state: VoterState) -> None:
         self.state = state
 
     def vote(self, ctx: ScanContext) -> Sequence[DetectorResult]:
@@ -62,7 +87,7 @@ class ZScoreVoter:
 class ModelVoter:
     """A deployed model; its thresholds (or envelope track) kept under ``key``."""
 
-    def __init__(self, state: StreamState, model: DeployedModel, key: str) -> None:
+    def __init__(self, state: VoterState, model: DeployedModel, key: str) -> None:
         self.state, self.model, self.key = state, model, key
         self.name = model.name
 
@@ -90,7 +115,7 @@ class HstVoter:
 
     name = "hst"
 
-    def __init__(self, state: StreamState) -> None:
+    def __init__(self, state: VoterState) -> None:
         self.state = state
 
     def vote(self, ctx: ScanContext) -> Sequence[DetectorResult]:
@@ -138,7 +163,7 @@ class BaselineVoter:
 
     name = "baseline"
 
-    def __init__(self, state: StreamState, catalogue: PlantCatalogue) -> None:
+    def __init__(self, state: VoterState, catalogue: PlantCatalogue) -> None:
         self.state, self.catalogue = state, catalogue
 
     def vote(self, ctx: ScanContext) -> Sequence[DetectorResult]:
@@ -153,7 +178,7 @@ class ProcessVoter:
 
     name = "process"
 
-    def __init__(self, state: StreamState) -> None:
+    def __init__(self, state: VoterState) -> None:
         self.state = state
 
     def vote(self, ctx: ScanContext) -> Sequence[DetectorResult]:
@@ -167,7 +192,7 @@ class NoveltyVoter:
 
     name = "novelty"
 
-    def __init__(self, state: StreamState) -> None:
+    def __init__(self, state: VoterState) -> None:
         self.state = state
 
     def vote(self, ctx: ScanContext) -> Sequence[DetectorResult]:
@@ -183,7 +208,7 @@ class RulesVoter:
 
     name = "rules"
 
-    def __init__(self, state: StreamState) -> None:
+    def __init__(self, state: VoterState) -> None:
         self.state = state
 
     def vote(self, ctx: ScanContext) -> Sequence[DetectorResult]:

@@ -6,20 +6,29 @@ Each problem is one line ``<key path>: <what is wrong>; <the fix>``.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+from edge_producer.config_parts import DeviceConfig, TagConfig
 from edge_producer.datatypes import ValueType
 
-if TYPE_CHECKING:
-    from edge_producer.config import PlantConfig, TagConfig
+
+@dataclass(frozen=True)
+class _Plant:
+    devices: Mapping[str, DeviceConfig]
+    poll_groups: Mapping[str, object]
+    tags: Sequence[TagConfig]
 
 
 def _where(index: int, tag: TagConfig) -> str:
     return f"tags[{index}] ({tag.name})"
 
 
-def plant_problems(plant: PlantConfig) -> list[str]:
-    """Every cross-reference problem of ``plant``; empty when it is consistent."""
+def plant_problems(devices: Mapping[str, DeviceConfig], poll_groups: Mapping[str, object],
+                   tags: Sequence[TagConfig]) -> list[str]:
+    """Every cross-reference problem of a plant's devices, poll groups and tags; empty when
+    they are consistent."""
+    plant = _Plant(devices, poll_groups, tags)
     problems: list[str] = []
     problems += _reference_problems(plant)
     problems += _duplicate_problems(plant)
@@ -29,7 +38,7 @@ def plant_problems(plant: PlantConfig) -> list[str]:
     return problems
 
 
-def _serial_problems(plant: PlantConfig) -> list[str]:
+def _serial_problems(plant: _Plant) -> list[str]:
     """Devices on one serial port share the bus: its line settings must agree."""
     problems = []
     first: dict[str, tuple[str, tuple[object, ...]]] = {}
@@ -47,7 +56,7 @@ def _serial_problems(plant: PlantConfig) -> list[str]:
     return problems
 
 
-def _reference_problems(plant: PlantConfig) -> list[str]:
+def _reference_problems(plant: _Plant) -> list[str]:
     problems = []
     devices = ", ".join(sorted(plant.devices))
     groups = ", ".join(sorted(plant.poll_groups))
@@ -61,7 +70,7 @@ def _reference_problems(plant: PlantConfig) -> list[str]:
     return problems
 
 
-def _duplicate_problems(plant: PlantConfig) -> list[str]:
+def _duplicate_problems(plant: _Plant) -> list[str]:
     seen: dict[str, int] = {}
     problems = []
     for i, tag in enumerate(plant.tags):
@@ -73,7 +82,7 @@ def _duplicate_problems(plant: PlantConfig) -> list[str]:
     return problems
 
 
-def _size_problems(plant: PlantConfig) -> list[str]:
+def _size_problems(plant: _Plant) -> list[str]:
     problems = []
     for i, tag in enumerate(plant.tags):
         device = plant.devices.get(tag.device)
@@ -90,7 +99,7 @@ def _size_problems(plant: PlantConfig) -> list[str]:
     return problems
 
 
-def _overlap_problems(plant: PlantConfig) -> list[str]:
+def _overlap_problems(plant: _Plant) -> list[str]:
     """Two tags may share a register only when both are bools on distinct bits."""
     problems = []
     by_table: dict[tuple[str, str], list[tuple[int, TagConfig]]] = defaultdict(list)

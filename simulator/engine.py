@@ -9,6 +9,7 @@ from simulator.faults import ActiveFault, LinkState, apply_process, apply_sensor
 from simulator.labels import LabelWriter, label_for
 from simulator.plant import Plant
 from simulator.scenario import Scenario
+from simulator.tags import plant_tags
 
 
 class Simulation:
@@ -27,7 +28,7 @@ class Simulation:
         self.faults: list[tuple[str, ActiveFault]] = [
             (family, spec.to_active()) for family, spec in self._base]
         self.labels = labels or LabelWriter(None)
-        self.values: dict[str, float] = self.plant.tags()
+        self.values: dict[str, float] = plant_tags(self.plant)
 
     @property
     def elapsed_s(self) -> float:
@@ -74,7 +75,7 @@ class Simulation:
             if not f.labelled and f.start_s <= t:
                 f.labelled = True
                 self.labels.write(label_for(f, family, self.start))
-        values = self.plant.tags()
+        values = plant_tags(self.plant)
         apply_sensor(values, faults, t, self.plant.noise)
         self.values = values
         return values

@@ -1,5 +1,6 @@
-"""The simulated plant: AM2 digester plus the auxiliary models, advanced by ``step(dt_s)``,
-which returns the engineering tag values of DOMAIN.md section 2 / 5.8 (with noise).
+"""The simulated plant: AM2 digester plus the auxiliary models, advanced by ``advance(dt_s)``;
+:func:`simulator.tags.plant_tags` reads the engineering tag values of DOMAIN.md section 2 /
+5.8 (with noise) from it.
 
 Faults act through :class:`Disturbances` (process faults) and :class:`Commands` (writable
 setpoints: the coils and the CHP load setpoint of the register map).
@@ -25,8 +26,7 @@ from simulator.equipment import (
     GasStorage,
     Heating,
 )
-from simulator.noise import ANALYSER_SIGMAS, DEFAULT_SIGMAS, TITRATOR_SIGMAS, Noise
-from simulator.tags import build_tags
+from simulator.noise import ANALYSER_SIGMAS, TITRATOR_SIGMAS, Noise
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -153,11 +153,6 @@ class Plant:
     def hour_of_day(self) -> float:
         return ((self.start.hour * 3600 + self.start.minute * 60 + self.elapsed_s) / 3600) % 24
 
-    def step(self, dt_s: float) -> dict[str, float]:
-        """Advance the plant by ``dt_s`` simulated seconds; returns the tag values."""
-        self.advance(dt_s)
-        return self.tags()
-
     def advance(self, dt_s: float) -> None:
         """Advance by ``dt_s`` simulated seconds in sub-steps of at most ``max_substep_s``."""
         remaining = dt_s
@@ -270,17 +265,8 @@ class Plant:
         p3 = dict(p1, **{"gas.h2s": 0.05 * self.h2s_ppm})
         return {1: p1, 2: p2, 3: p3}
 
-    def tags(self) -> dict[str, float]:
-        """Current tag values (analyser and titrator channels hold between readings)."""
-        values = build_tags(self)
-        self.noise.perturb(values, DEFAULT_SIGMAS)
-        for tag in ("agit1.current", "pump.feed.current", "safety.ch4_lel"):
-            if values[tag] < 0.0 or not self._on(tag):
-                values[tag] = 0.0
-        values["gas.holder_fill"] = min(max(values["gas.holder_fill"], 0.0), 100.0)
-        return values
-
-    def _on(self, tag: str) -> bool:
+    def switched_on(self, tag: str) -> bool:
+        """Whether the equipment behind a current or gas-detector tag is on (off: it reads 0)."""
         if tag == "agit1.current":
             return self.agitator.running(self.dist.agitator_tripped)
         if tag == "pump.feed.current":

@@ -4,12 +4,10 @@ plant's state. Booleans are 0.0/1.0."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from simulator.equipment import CHP_RUNNING, CHP_STARTING, Chp
-
-if TYPE_CHECKING:
-    from simulator.plant import Plant
+from simulator.noise import DEFAULT_SIGMAS
+from simulator.plant import Plant
 
 ALARM_BITS = ("overpressure", "underpressure", "level_hh", "ch4_lel", "agitator_trip",
               "heating_fault")
@@ -18,6 +16,19 @@ ALARM_BITS = ("overpressure", "underpressure", "level_hh", "ch4_lel", "agitator_
 def alarm_word(flags: dict[str, bool]) -> int:
     """PLC alarm word: bit i set when ``ALARM_BITS[i]`` is active."""
     return sum(1 << i for i, name in enumerate(ALARM_BITS) if flags.get(name, False))
+
+
+def plant_tags(plant: Plant) -> dict[str, float]:
+    """The plant's tag values now, as its sensors read them: with measurement noise,
+    equipment that is off reading 0, the holder fill within 0-100 % (analyser and titrator
+    channels hold between readings)."""
+    values = build_tags(plant)
+    plant.noise.perturb(values, DEFAULT_SIGMAS)
+    for tag in ("agit1.current", "pump.feed.current", "safety.ch4_lel"):
+        if values[tag] < 0.0 or not plant.switched_on(tag):
+            values[tag] = 0.0
+    values["gas.holder_fill"] = min(max(values["gas.holder_fill"], 0.0), 100.0)
+    return values
 
 
 def build_tags(plant: Plant) -> dict[str, float]:

@@ -89,3 +89,32 @@ def test_the_worker_needs_no_training_stack() -> None:
              for p in sorted((ROOT / "agents").rglob("*.py"))}
     assert {p: bad for p, bad in found.items() if bad} == {}
     assert third_party(ROOT / "modelops" / "export" / "iforest.py") & training  # it is there
+
+
+def module_imports(path: Path) -> set[str]:
+    """Our modules a module imports (``a.b`` of ``from a.b import c`` and of ``import a.b``;
+    ``from a import b`` counts ``a.b`` when that is a module), type-checking imports too."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] in OURS - {"tests"}}
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """Cycles between modules (a type-checking import included) make a room hard to read and
+    to split; none is allowed, inside a package or across."""
+    modules = {}
+    for package in OURS - {"tests", "benchmarks"}:
+        for path in (ROOT / package).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            modules[name.removesuffix(".__init__")] = path
+    graph = {name: {m for m in module_imports(path) if m in modules and m != name}
+             for name, path in modules.items()}
+    pairs = sorted({tuple(sorted((a, b))) for a, deps in graph.items() for b in deps
+                    if a in graph.get(b, set())})
+    assert pairs == []
