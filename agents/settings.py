@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from agents.detectors.baseline import BaselineConfig
+from agents.stream_state import DetectionConfig
 from streams.settings import (
     KafkaSettings,
     LogSettings,
@@ -14,6 +16,10 @@ from streams.settings import (
     ProcessSettings,
     topic_prefix_field,
 )
+
+#: the detection defaults, written once (in the detectors' own configs)
+_DETECTION = DetectionConfig()
+_BASELINE = BaselineConfig()
 
 
 class AgentsSettings(ProcessSettings):
@@ -47,17 +53,19 @@ class AgentsSettings(ProcessSettings):
         default=3600.0, ge=1.0, description="Event-time window of each ModelShadowCompared "
         "(a shadow model's decisions against the live ones, per stream).")
     commission_s: float = Field(
-        default=4 * 86400.0, ge=60.0, description="Commissioning: event time from a tag's "
-        "first good reading in which the baseline detector learns what is normal for it "
-        "before it judges (see agents/README.md).")
+        default=_BASELINE.commission_s, ge=60.0, description="Commissioning: event time from "
+        "a tag's first good reading in which the baseline detector learns what is normal for "
+        "it before it judges (see agents/README.md).")
     statistical: bool = Field(
-        default=False, description="Also run the per-reading statistical detectors (z-score "
-        "and HalfSpaceTrees on adaptive thresholds, WARMUP_SAMPLES ... HST_WINDOW).")
-    warmup_samples: int = Field(default=300, ge=1,
+        default=_DETECTION.statistical, description="Also run the per-reading statistical "
+        "detectors (z-score and HalfSpaceTrees on adaptive thresholds, WARMUP_SAMPLES ... "
+        "HST_WINDOW).")
+    warmup_samples: int = Field(default=_DETECTION.warmup, ge=1,
                                 description="Samples per tag before statistical detectors vote.")
-    min_votes: int = Field(default=2, ge=1, description="Statistical votes needed.")
-    threshold_quantile: float = Field(default=0.999, gt=0.5, lt=1.0)
-    threshold_margin: float = Field(default=0.3, ge=0.0, lt=1.0,
+    min_votes: int = Field(default=_DETECTION.min_votes, ge=1,
+                           description="Statistical votes needed.")
+    threshold_quantile: float = Field(default=_DETECTION.quantile, gt=0.5, lt=1.0)
+    threshold_margin: float = Field(default=_DETECTION.margin, ge=0.0, lt=1.0,
                                     description="Share of the headroom above the quantile.")
     late_after_s: float = Field(default=900.0, gt=0,
                                 description="Data older than this (vs wall clock or the "
@@ -85,13 +93,22 @@ class AgentsSettings(ProcessSettings):
                               "/metrics (0.0.0.0 for every interface, as in a container).")
     metrics_port: int = Field(default=9110, ge=0, le=65535,
                               description="Port of /health and /metrics; 0: none.")
-    hst_trees: int = Field(default=10, ge=1)
-    hst_height: int = Field(default=8, ge=2)
-    hst_window: int = Field(default=250, ge=10)
+    hst_trees: int = Field(default=_DETECTION.hst_trees, ge=1)
+    hst_height: int = Field(default=_DETECTION.hst_height, ge=2)
+    hst_window: int = Field(default=_DETECTION.hst_window, ge=10)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     s3: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings,
                                     description="Where s3:// model artifacts are read from.")
     log: LogSettings = Field(default_factory=LogSettings)
+
+    def detection(self) -> DetectionConfig:
+        """The detection config these settings ask for."""
+        return DetectionConfig(
+            warmup=self.warmup_samples, min_votes=self.min_votes,
+            quantile=self.threshold_quantile, margin=self.threshold_margin,
+            hst_trees=self.hst_trees, hst_height=self.hst_height, hst_window=self.hst_window,
+            statistical=self.statistical,
+            baseline=BaselineConfig(commission_s=self.commission_s))
 
     @field_validator("stall_after_s")
     @classmethod

@@ -30,13 +30,11 @@ from agents import state_chunks
 from agents.alert_worker import AlertWorker
 from agents.deadletter import Position
 from agents.detect_worker import DetectWorker, Message, Publish
-from agents.detectors.baseline import BaselineConfig
 from agents.detectors.rules import load_rules
 from agents.models.registry import ArtifactFetcher
 from agents.models.signing import TrustedKeys
 from agents.pipeline import ModelSlot, ScanProcessor
 from agents.settings import AgentsSettings
-from agents.stream_state import DetectionConfig
 from agents.worker import task_dump
 from agents.worker.catalogue_follower import CatalogueFollower
 from agents.worker.deployments import DeploymentFollower
@@ -125,14 +123,6 @@ def _message(event: EventT[Any]) -> Message:
                    None if msg.value is None else bytes(msg.value))
 
 
-def detection_config(settings: AgentsSettings) -> DetectionConfig:
-    return DetectionConfig(warmup=settings.warmup_samples, min_votes=settings.min_votes,
-                           quantile=settings.threshold_quantile, margin=settings.threshold_margin,
-                           hst_trees=settings.hst_trees, hst_height=settings.hst_height,
-                           hst_window=settings.hst_window, statistical=settings.statistical,
-                           baseline=BaselineConfig(commission_s=settings.commission_s))
-
-
 def stall_check_interval(settings: AgentsSettings) -> float:
     """How often the inputs' offsets are read: a quarter of the stall time, at most 10 s."""
     return max(1.0, min(10.0, settings.stall_after_s / 4))
@@ -173,7 +163,7 @@ def create_app(settings: AgentsSettings) -> AgentsApp:
         "alert-state", partitions=topics["anomalies"].partitions, key_type=bytes,
         value_type=bytes)
     slot = ModelSlot()
-    processor = ScanProcessor(detection_config(settings), load_rules(settings.rules_file),
+    processor = ScanProcessor(settings.detection(), load_rules(settings.rules_file),
                               features_every_s=settings.features_every_s,
                               late_after_s=settings.late_after_s, model=slot,
                               shadow_window_s=settings.shadow_window_s)

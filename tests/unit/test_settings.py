@@ -190,3 +190,16 @@ def test_one_topic_prefix_for_every_service(module: str, cls: str, older: str,
     monkeypatch.setenv("BIOGAS_TOPIC_PREFIX", "site.")
     assert settings_class().topic_prefix == "site."
     assert settings_class(topic_prefix="code.").topic_prefix == "code."
+
+
+def test_the_workers_detection_defaults_are_the_detectors_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents.settings import AgentsSettings
+    from agents.stream_state import DetectionConfig
+
+    assert AgentsSettings().detection() == DetectionConfig()
+    monkeypatch.setenv("BIOGAS_AGENTS_COMMISSION_S", "3600")
+    monkeypatch.setenv("BIOGAS_AGENTS_STATISTICAL", "true")
+    config = AgentsSettings().detection()
+    assert config.statistical and config.baseline is not None
+    assert config.baseline.commission_s == 3600.0
