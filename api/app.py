@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.body_limit import BodyLimitMiddleware
 from api.db import Database
 from api.errors import install_error_handlers
 from api.health import router as health_router
@@ -65,6 +66,7 @@ def create_app(settings: ApiSettings, profiles: PlantProfiles | None = None) -> 
         settings.plant_profiles)
     app.state.topics = Topics(prefix=settings.topic_prefix)
     app.state.metrics = metrics = ApiMetrics()
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
     for router in (health_router, metrics_router, process_router, alerts_router,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from streams.events import Analyte
 
@@ -15,6 +15,15 @@ def _printable(value: str) -> str:
     bad = [c for c in value if ord(c) < 32 and c not in "\n\t\r"]
     if bad:
         raise ValueError("control characters are not allowed")
+    return value
+
+
+def _iso_text(value: object) -> object:
+    """A time arrives as ISO 8601 text: a bare number (seconds? milliseconds?) is refused,
+    not read as seconds since 1970."""
+    if not isinstance(value, str):
+        raise ValueError("give the time as ISO 8601 text with an offset, e.g. "
+                         "2026-03-01T08:00:00Z")
     return value
 
 
@@ -52,8 +61,10 @@ class LabResultIn(BaseModel):
     analyte: Analyte
     value: float = Field(ge=-1e12, le=1e12)
     unit: Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_printable)]
-    sampled_at: Annotated[AwareDatetime, AfterValidator(_plausible_time)] = Field(
-        description="When the sample was taken (with an offset).")
+    sampled_at: Annotated[AwareDatetime, BeforeValidator(_iso_text),
+                          AfterValidator(_plausible_time)] = Field(
+        description="When the sample was taken: ISO 8601 with an offset, e.g. "
+                    "2026-03-01T08:00:00Z (a number is refused).")
     digester: Name | None = None
 
 

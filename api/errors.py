@@ -88,7 +88,8 @@ def install_error_handlers(app: FastAPI) -> None:
 _DESCRIPTIONS = {400: "Bad request", 401: "No or invalid bearer token",
                  403: "The token's role or plants do not allow this",
                  404: "No such resource", 409: "The resource is not in a state that allows this",
-                 413: "Upload too large", 422: "Invalid parameters or body",
+                 413: "Request body too large (BIOGAS_API_MAX_BODY_BYTES)",
+                 422: "Invalid parameters or body",
                  503: "The database or the log is unavailable; retry later"}
 
 

@@ -22,7 +22,7 @@ from api.tokens import Principal
 from streams.events import AlertAcknowledged, AlertCommented, EventBase, LabResultRecorded
 from streams.logsetup import get_logger
 
-router = APIRouter(tags=["commands"], responses=problem_responses(404, 409))
+router = APIRouter(tags=["commands"], responses=problem_responses(404, 409, 413))
 log = get_logger("api.audit")
 MAX_UPLOAD_BYTES = 2_000_000
 

@@ -40,6 +40,9 @@ class ApiSettings(ProcessSettings):
         "tag mapping); without it every plant uses the simulator's default plant.")
     sse_keepalive_s: float = Field(default=15.0, gt=0,
                                    description="Comment line sent on an idle live stream.")
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1024, description="Largest request body accepted (a "
+        "command, a lab-result CSV); larger ones are answered 413 before they are parsed.")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     log: LogSettings = Field(default_factory=LogSettings)

@@ -176,3 +176,27 @@ async def test_malformed_uploads_get_a_4xx_naming_the_problem(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert detail in r.json()["detail"], r.json()
+
+
+async def test_a_time_as_a_number_and_an_oversized_body_are_refused(
+        database: DatabaseSettings) -> None:
+    lab = {"sample_id": "S-1", "analyte": "fos_tac", "value": 0.31, "unit": "-"}
+    async with client_for(settings_for(database)) as api:
+        r = await api.post("/plants/plant-a/lab-results", headers=TECH_A,
+                           json={**lab, "sampled_at": 0})
+        assert r.status_code == 422, r.text
+        assert "ISO 8601 text" in r.text
+
+        big = {**lab, "sampled_at": "2026-03-01T07:00:00Z", "pad": "x" * (3 << 20)}
+        r = await api.post("/plants/plant-a/lab-results", headers=TECH_A, json=big)
+        assert r.status_code == 413, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "BIOGAS_API_MAX_BODY_BYTES" in r.json()["detail"]
+
+        async def chunks() -> AsyncIterator[bytes]:  # no length announced
+            for _ in range(40):
+                yield b"x" * 100_000
+
+        r = await api.post("/plants/plant-a/lab-results/csv", content=chunks(), headers={
+            **TECH_A, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        assert r.status_code == 413, r.text
