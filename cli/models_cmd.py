@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -319,17 +321,27 @@ def drift(model_id: str, plant: Plant, since: Since, until: Until,
 
 
 @models_app.command("list")
-def list_models() -> None:
+def list_models(as_json: Annotated[bool, typer.Option(
+        "--json", help="A JSON list instead of the table.")] = False) -> None:
     """Registered models and versions."""
     settings = _settings()
     registry = open_registry(settings)
-    table = Table(title=f"registry {registry.storage.location}")
-    for col in ("model", "version", "rows", "parity", "signed", "created"):
-        table.add_column(col)
+    rows = []
     for model_id in registry.models():
         for v in registry.versions(model_id):
             m = registry.get(model_id, v).metadata
-            table.add_row(model_id, v, str(m["rows"]["train"]),
-                          "ok" if m["metrics"]["parity"]["passed"] else "failed",
-                          m.get("key_id", "-"), m["created_at"][:19])
+            rows.append({"model": model_id, "version": v, "kind": m.get("kind"),
+                         "rows": m["rows"]["train"],
+                         "parity": bool(m["metrics"]["parity"]["passed"]),
+                         "key_id": m.get("key_id"), "created_at": m["created_at"]})
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title=f"registry {registry.storage.location}")
+    for col in ("model", "version", "rows", "parity", "signed", "created"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["model"]), str(r["version"]), str(r["rows"]),
+                      "ok" if r["parity"] else "failed", str(r["key_id"] or "-"),
+                      str(r["created_at"])[:19])
     console.print(table)

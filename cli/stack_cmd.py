@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from typing import Annotated
 
 import typer
 
@@ -63,14 +65,27 @@ def down_cmd() -> None:
     _progress("stack down")
 
 
+def info_json(info: StackInfo) -> str:
+    """What ``print_info`` says, as one JSON document (for scripts)."""
+    components = [{"name": c.name, "address": c.address, "running": c.running,
+                   "alive": c.alive, "managed": c.managed, "pid": c.pid, "log_file": c.log_file}
+                  for c in (info.kafka, info.postgres)]
+    return json.dumps({"state_dir": str(info.state_dir), "components": components,
+                       "env": info.env()}, indent=2)
+
+
 @stack_app.command("status")
-def status_cmd() -> None:
+def status_cmd(as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON document instead of comments and exports.")] = False) -> None:
     """Say what runs; exit 1 when a server of this stack is not running."""
     try:
         info = status(StackSettings())
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(1) from exc
-    print_info(info)
+    if as_json:
+        print(info_json(info))
+    else:
+        print_info(info)
     if not (info.kafka.running and info.postgres.running):
         raise typer.Exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from typing import Annotated
 
@@ -36,8 +37,16 @@ def ensure(
 @topics_app.command("list")
 def list_topics(
     prefix: Annotated[str, typer.Option(help="Name prefix for every topic.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON list instead of lines.")]
+    = False,
 ) -> None:
     """Print the catalogue: topic, key, partitions, config."""
+    if as_json:
+        print(json.dumps([{"name": spec.name, "stream": spec.stream.value,
+                           "key": spec.key_field, "partitions": spec.partitions,
+                           "config": dict(spec.config), "event_types": sorted(spec.event_types)}
+                          for spec in Topics(prefix=prefix)], indent=2))
+        return
     for spec in Topics(prefix=prefix):
         config = ",".join(f"{k}={v}" for k, v in sorted(spec.config.items()))
         print(f"{spec.name}\tkey={spec.key_field}\tpartitions={spec.partitions}\t{config}")
