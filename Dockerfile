@@ -2,7 +2,7 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 BIOGAS_LOG_FORMAT=json
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY streams ./streams
 COPY ops ./ops
 COPY agents ./agents
@@ -15,7 +15,8 @@ COPY evaluation ./evaluation
 COPY modelops ./modelops
 COPY cli ./cli
 COPY configs ./configs
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock \
+ && pip install --no-cache-dir --no-deps . \
  && useradd --system --uid 10001 biogas \
  && mkdir -p /var/lib/biogas/edge /var/lib/biogas/agents \
  && chown biogas /var/lib/biogas/edge /var/lib/biogas/agents
