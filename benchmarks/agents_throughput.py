@@ -235,7 +235,7 @@ async def main() -> None:
                                        app_id, args.statistical)
             out.write(f"  faust worker     {readings / t_faust:10,.0f} readings/s "
                       f"({(args.scans - 1) / t_faust:7,.0f} scans/s, {t_faust:.2f} s)\n")
-            tune_for_streaming()  # as the worker does (agents/runner.py)
+            tune_for_streaming()  # as the worker does (agents/worker/runner.py)
             t_bare = await bare_side(servers, bare_topics, faust_topics.name("scans"),
                                      args.scans, artifact, args.statistical)
             out.write(f"  bare aiokafka    {readings / t_bare:10,.0f} readings/s "
