@@ -12,7 +12,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from streams.contract_errors import InvalidEventError, MalformedEventError, UnknownEventTypeError
+from streams.errors import InvalidEventError, MalformedEventError, UnknownEventTypeError
 from streams.events import EVENT_TYPES, Event, EventBase
 from streams.events.base import ENVELOPE_FIELDS
 from streams.upcasting import DEFAULT_UPCASTERS, Upcasters
@@ -31,7 +31,7 @@ def decode(data: bytes | bytearray | memoryview | str, *,
     """Parse, upcast and validate one event.
 
     Raises :class:`MalformedEventError` (not a JSON object, no ``event_type``),
-    :class:`UnknownEventTypeError`, :class:`streams.contract_errors.UpcastError` or
+    :class:`UnknownEventTypeError`, :class:`streams.errors.UpcastError` or
     :class:`InvalidEventError`.
     """
     if upcasters is DEFAULT_UPCASTERS:

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from streams.contract_errors import UnknownTopicError
-from streams.errors import ContractError
+from streams.errors import ContractError, UnknownTopicError
 from streams.events import EVENT_TYPES, EventBase, ModelDeployed
 
 _DAY_MS = 24 * 60 * 60 * 1000

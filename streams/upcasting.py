@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from streams.contract_errors import UpcastError
+from streams.errors import UpcastError
 from streams.events import EVENT_TYPES, schema_version_of
 
 RawEvent = dict[str, Any]

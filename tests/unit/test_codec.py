@@ -9,13 +9,13 @@ import orjson
 import pytest
 
 from streams.codec import decode, encode
-from streams.contract_errors import (
+from streams.errors import (
+    ContractError,
     InvalidEventError,
     MalformedEventError,
     UnknownEventTypeError,
     UpcastError,
 )
-from streams.errors import ContractError
 from streams.events import EVENT_TYPES, Event, ScanRecorded
 from tests.examples import example_events, scan
 

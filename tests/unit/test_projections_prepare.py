@@ -22,7 +22,7 @@ from projections.prepare import PreparePool, encode_readings, prepare, rows_give
 from projections.rows import READING_COLUMNS, ReadingRow
 from projections.values import clean_text, series_id
 from streams.codec import decode, encode
-from streams.contract_errors import MalformedEventError
+from streams.errors import MalformedEventError
 from tests.examples import BOOT_ID, PLANT, T0, example_events, scan
 
 _TYPES = ("int8", "timestamptz", "float8", "text", "text")

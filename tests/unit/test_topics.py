@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.contract_errors import UnknownTopicError
-from streams.errors import ContractError
+from streams.errors import ContractError, UnknownTopicError
 from streams.events import EVENT_TYPES, MessageDeadLettered, ModelDeployed
 from streams.topics import CATALOGUE, Stream, Topics, parse_deployment_key
 from tests.examples import PLANT, example_events, example_of

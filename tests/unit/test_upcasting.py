@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from streams.codec import decode, encode
-from streams.contract_errors import UpcastError
+from streams.errors import UpcastError
 from streams.events import (
     EVENT_TYPES,
     AnomalyDetected,
