@@ -7,7 +7,7 @@ import io
 
 from pydantic import ValidationError
 
-from api.commands_models import LabResultIn
+from api.schemas_commands import LabResultIn
 
 REQUIRED = ("sample_id", "analyte", "value", "unit", "sampled_at")
 OPTIONAL = ("digester",)

@@ -11,15 +11,6 @@ from fastapi import APIRouter, Depends, Query
 from api.auth import check_plant, granted_plants, require
 from api.deps import Db
 from api.errors import ApiProblemError, problem_responses
-from api.models_alerts import (
-    Alert,
-    AlertDetail,
-    AlertHistoryEntry,
-    AlertPage,
-    AlertState,
-    Anomaly,
-    AnomalyPage,
-)
 from api.params import (
     Cursor,
     Limit,
@@ -32,6 +23,15 @@ from api.params import (
     utc,
 )
 from api.permissions import Permission
+from api.schemas_alerts import (
+    Alert,
+    AlertDetail,
+    AlertHistoryEntry,
+    AlertPage,
+    AlertState,
+    Anomaly,
+    AnomalyPage,
+)
 from api.tokens import Principal
 from streams.events import Severity
 

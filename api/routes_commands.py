@@ -11,13 +11,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, File, UploadFile
 
 from api.auth import check_plant, require
-from api.commands_models import Accepted, AcknowledgeIn, CommentIn, LabResultIn
 from api.deps import Db, Publisher
 from api.errors import ApiProblemError, problem_responses
 from api.lab_csv import LabCsvError, parse_lab_csv
 from api.params import PlantPath
 from api.permissions import Permission
 from api.routes_alerts import find_alert
+from api.schemas_commands import Accepted, AcknowledgeIn, CommentIn, LabResultIn
 from api.tokens import Principal
 from streams.events import AlertAcknowledged, AlertCommented, EventBase, LabResultRecorded
 from streams.logsetup import get_logger

@@ -14,7 +14,10 @@ from fastapi.responses import Response
 from api.auth import check_plant, granted_plants, require
 from api.deps import Db
 from api.errors import ApiProblemError, problem_responses
-from api.models_process import (
+from api.params import MAX_TAGS, End, PlantPath, Start, TagsQuery, check_tags, time_range
+from api.permissions import Permission
+from api.readings_query import bucketed, plan
+from api.schemas_process import (
     CompletenessHour,
     Devices,
     DeviceState,
@@ -25,9 +28,6 @@ from api.models_process import (
     Readings,
     TagInfo,
 )
-from api.params import MAX_TAGS, End, PlantPath, Start, TagsQuery, check_tags, time_range
-from api.permissions import Permission
-from api.readings_query import bucketed, plan
 from api.tokens import Principal
 from streams.events import Analyte
 

@@ -189,7 +189,9 @@ class ProjectionStore:
         writers.upsert_ledger(conn, prefix, rows)
         writers.write_device_status(conn, prefix, rows)
         writers.write_tag_catalogue(conn, prefix, rows)
-        writers.write_anomalies_and_lab(conn, prefix, rows)
+        writers.write_anomalies(conn, prefix, rows)
+        writers.write_lab_results(conn, prefix, rows)
+        writers.write_rejected(conn, prefix, rows)
         write_alerts(conn, prefix, rows)
         writers.write_offsets(conn, prefix, batch.positions)
         return Applied(batch.positions, batch.events, batch.readings,

@@ -266,11 +266,12 @@ def _first_model(a: AnomalyDetected) -> tuple[str | None, str | None, str | None
     return m.model_id, m.version, m.sha256
 
 
-def write_anomalies_and_lab(conn: psycopg.Connection, prefix: str, rows: BatchRows) -> None:
+def write_anomalies(conn: psycopg.Connection, prefix: str, rows: BatchRows) -> None:
+    if not rows.anomalies:
+        return
     p = check_prefix(prefix)
     with conn.cursor() as cur:
-        if rows.anomalies:
-            cur.executemany(f"""
+        cur.executemany(f"""
 INSERT INTO {p}_anomalies (anomaly_id, plant_id, tags, event_time, detected_at, score, threshold,
     model_id, model_version, model_sha256, detectors, top_features, retrospective)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)
@@ -280,16 +281,29 @@ ON CONFLICT (anomaly_id) DO NOTHING
              json_of([d.model_dump(mode="json") for d in a.detectors]),
              json_of([f.model_dump(mode="json") for f in a.top_features]), a.retrospective))
       for a in rows.anomalies])
-        if rows.lab_results:
-            cur.executemany(f"""
+
+
+def write_lab_results(conn: psycopg.Connection, prefix: str, rows: BatchRows) -> None:
+    if not rows.lab_results:
+        return
+    p = check_prefix(prefix)
+    with conn.cursor() as cur:
+        cur.executemany(f"""
 INSERT INTO {p}_lab_results (event_id, plant_id, sample_id, analyte, value, unit, sampled_at,
     recorded_at, recorded_by, digester)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING
 """, [clean((r.event_id, r.plant_id, r.sample_id, r.analyte.value, r.value, r.unit,
              r.sampled_at, r.recorded_at, r.recorded_by, r.digester))
       for r in rows.lab_results])
-        if rows.rejected:
-            cur.executemany(f"""
+
+
+def write_rejected(conn: psycopg.Connection, prefix: str, rows: BatchRows) -> None:
+    """Messages the projector could not decode, with their reason (``rejected_messages``)."""
+    if not rows.rejected:
+        return
+    p = check_prefix(prefix)
+    with conn.cursor() as cur:
+        cur.executemany(f"""
 INSERT INTO {p}_rejected_messages (topic, partition, "offset", error_type, reason, payload)
 VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING
 """, [clean(r) for r in rows.rejected])
