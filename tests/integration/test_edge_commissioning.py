@@ -19,7 +19,7 @@ from edge_producer.settings import EdgeSettings
 from stack.processes import free_port
 from streams.topics import Topics
 from tests.integration.conftest import StackEndpoints
-from tests.integration.test_edge_modbus import ModbusPeer, Unit, laid_out
+from tests.integration.modbus_harness import ModbusPeer, Unit, laid_out
 from tests.waiting import eventually_async
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -33,7 +33,7 @@ from streams.settings import KafkaSettings
 from streams.topic_admin import ensure_topics
 from streams.topics import Topics
 from tests.integration.conftest import StackEndpoints
-from tests.integration.test_edge_modbus import ModbusPeer, Unit
+from tests.integration.modbus_harness import ModbusPeer, Unit
 from tests.waiting import eventually_async
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from pymodbus.server import ModbusSerialServer
 
 from edge_producer.planning import plan_plant
 from streams.events import DeviceStatus, Quality
-from tests.integration.test_edge_modbus import (
+from tests.integration.modbus_harness import (
     CollectingSink,
     ModbusPeer,
     Unit,

@@ -25,7 +25,7 @@ from streams.events import EventBase, ScanRecorded
 from streams.settings import DatabaseSettings
 from streams.topics import Topics
 from tests.integration.conftest import StackEndpoints
-from tests.integration.test_projections_traffic import (
+from tests.integration.projections_harness import (
     interleave,
     plant_events,
     produce,

@@ -21,7 +21,7 @@ from streams.events import (
     Severity,
 )
 from streams.settings import DatabaseSettings
-from tests.integration.test_projections_traffic import query
+from tests.integration.projections_harness import query
 
 T = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 BOOT = uuid.UUID("00000000-0000-4000-8000-000000000001")
