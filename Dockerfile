@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md requirements.lock ./
 COPY streams ./streams
 COPY ops ./ops
+COPY logio ./logio
 COPY agents ./agents
 COPY edge_producer ./edge_producer
 COPY projections ./projections

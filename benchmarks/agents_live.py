@@ -40,11 +40,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from agents.settings import AgentsSettings
+from logio.topic_admin import delete_topics, ensure_topics
 from streams.codec import encode
 from streams.events import Quality, Reading
 from streams.events import ScanRecorded as Scan
 from streams.settings import KafkaSettings
-from streams.topic_admin import delete_topics, ensure_topics
 from streams.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[1]

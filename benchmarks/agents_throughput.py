@@ -38,14 +38,14 @@ from agents.pipeline import ModelSlot, ScanProcessor
 from agents.settings import AgentsSettings
 from agents.stream_state import DetectionConfig
 from agents.worker.output_producer import BATCH_BYTES
+from logio.topic_admin import delete_topics, ensure_topics
 from modelops.export.iforest import export_iforest, train_iforest
 from modelops.signing import new_key_pair, sign_artifact
+from ops.gc_tuning import tune_for_streaming
 from streams.codec import decode, encode
 from streams.events import FeaturesComputed, ModelDeployed, ModelRef, Quality, Reading
 from streams.events import ScanRecorded as Scan
-from streams.gc_tuning import tune_for_streaming
 from streams.settings import KafkaSettings
-from streams.topic_admin import delete_topics, ensure_topics
 from streams.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[1]

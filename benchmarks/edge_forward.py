@@ -22,10 +22,10 @@ from edge_producer.config import JournalPolicy
 from edge_producer.forwarder import Forwarder
 from edge_producer.journal import Journal
 from edge_producer.metrics import EdgeMetrics
+from logio.topic_admin import delete_topics, ensure_topics
 from streams.codec import encode
 from streams.logsetup import configure_logging
 from streams.settings import KafkaSettings, LogSettings
-from streams.topic_admin import delete_topics, ensure_topics
 from streams.topics import Topics
 
 

@@ -28,11 +28,11 @@ import numpy as np
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from logio.topic_admin import delete_topics, ensure_topics
 from projections.migrate import apply_migrations
 from streams.codec import encode
 from streams.events import Quality, Reading, ScanRecorded
 from streams.settings import DatabaseSettings, KafkaSettings
-from streams.topic_admin import delete_topics, ensure_topics
 from streams.topics import Topics
 
 Sent = dict[tuple[int, int], float]  # (partition, offset) -> when appended (monotonic)

@@ -24,15 +24,15 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from logio.topic_admin import delete_topics, ensure_topics
+from ops.gc_tuning import tune_for_streaming
 from projections.migrate import apply_migrations
 from projections.rebuild import Rebuild
 from projections.settings import ProjectorSettings
 from projections.store import RawMessage, decode_batch
 from streams.codec import encode
 from streams.events import Quality, Reading, ScanRecorded
-from streams.gc_tuning import tune_for_streaming
 from streams.settings import DatabaseSettings, KafkaSettings
-from streams.topic_admin import delete_topics, ensure_topics
 from streams.topics import Topics
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

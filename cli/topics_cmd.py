@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
+from logio.topic_admin import ensure_topics
 from streams.errors import BiogasError
 from streams.settings import KafkaSettings
-from streams.topic_admin import ensure_topics
 from streams.topics import Topics
 
 topics_app = typer.Typer(help="The topic catalogue on the broker.", no_args_is_help=True)

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from logio.appending import AppendError, append_events, append_tombstone
 from modelops.errors import ModelOpsError, RegistryError
 from modelops.registry import Entry, Registry
-from streams.appending import AppendError, append_events, append_tombstone
 from streams.events import ModelDeployed
 from streams.events.base import EventBase
 from streams.logsetup import get_logger

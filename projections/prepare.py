@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+from ops.gc_tuning import tune_for_streaming
 from projections.batch import (
     Batch,
     EdgeKey,
@@ -36,7 +37,6 @@ from projections.batch import (
 from projections.errors import ProjectionError
 from projections.rows import ReadingRow
 from streams.events import ScanRecorded
-from streams.gc_tuning import tune_for_streaming
 
 #: The header of a binary COPY stream (signature, flags, no extension) and its end marker.
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)

@@ -20,13 +20,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ops.gc_tuning import fewer_collections
 from projections import versions
 from projections.errors import ProjectionError
 from projections.prepare import Prepared, PreparePool
 from projections.projector import Retrying, projected_topics, raw_messages
 from projections.settings import ProjectorSettings
 from projections.store import Applied, ProjectionStore, RawMessage, Stale
-from streams.gc_tuning import fewer_collections
 from streams.logsetup import get_logger
 
 log = get_logger("projections.rebuild")

@@ -7,12 +7,12 @@ import asyncio
 import signal
 
 from ops.endpoints import EndpointError, HealthServer
+from ops.gc_tuning import tune_for_streaming
 from projections.health import ProjectorHealth
 from projections.projector import Projector
 from projections.rebuild import Rebuild, RebuildReport
 from projections.settings import ProjectorSettings
 from streams.errors import ConfigError
-from streams.gc_tuning import tune_for_streaming
 from streams.logsetup import configure_logging, get_logger
 
 log = get_logger("projections")

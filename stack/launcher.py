@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from logio.topic_admin import ensure_topics
 from projections.migrate import apply_migrations
 from stack.errors import StackError
 from stack.kafka import metadata_ok, start_kafka
@@ -25,7 +26,6 @@ from stack.postgres import start_postgres, stop_postgres
 from stack.processes import ProcessRef, processes_under
 from stack.settings import StackSettings
 from streams.settings import DatabaseSettings, KafkaSettings
-from streams.topic_admin import ensure_topics
 from streams.topics import Topics
 
 Progress = Callable[[str], None]

@@ -10,8 +10,8 @@ from agents.worker.app import create_app
 from agents.worker.stop_deadline import StopDeadline
 from agents.worker.warmup import warm_up_kernels
 from ops.endpoints import EndpointError
+from ops.gc_tuning import tune_for_streaming
 from streams.errors import ConfigError
-from streams.gc_tuning import tune_for_streaming
 from streams.logsetup import configure_logging, get_logger
 
 

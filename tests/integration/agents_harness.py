@@ -14,10 +14,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from agents.worker.stall_watch import EXIT_STALLED
-from streams.appending import append_events
+from logio.appending import append_events
+from logio.topic_admin import delete_topics
 from streams.codec import decode
 from streams.events import EventBase
-from streams.topic_admin import delete_topics
 from streams.topics import Topics
 from tests.integration.conftest import StackEndpoints
 from tests.waiting import ConditionTimeoutError, eventually_async

@@ -18,11 +18,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from logio.topic_admin import delete_topics, ensure_topics
 from projections.migrate import apply_migrations
 from stack.launcher import down, up
 from stack.settings import StackSettings
 from streams.settings import DatabaseSettings, KafkaSettings
-from streams.topic_admin import delete_topics, ensure_topics
 from streams.topics import Topics
 
 

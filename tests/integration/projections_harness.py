@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from streams.appending import append_events
+from logio.appending import append_events
 from streams.events import (
     AlertAcknowledged,
     AlertCleared,

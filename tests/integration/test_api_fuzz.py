@@ -20,9 +20,9 @@ from schemathesis.checks import not_a_server_error
 
 from api.app import create_app
 from api.tokens import Role
+from logio.topic_admin import delete_topics, ensure_topics
 from projections.migrate import apply_migrations
 from streams.settings import DatabaseSettings
-from streams.topic_admin import delete_topics, ensure_topics
 from streams.topics import Topics
 from tests.integration.api_harness import (
     bearer,

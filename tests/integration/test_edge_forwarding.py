@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer
 from edge_producer.config import PlantConfig
 from edge_producer.runtime import EdgeRuntime
 from edge_producer.settings import EdgeSettings
+from logio.topic_admin import ensure_topics
 from stack.kafka import start_kafka
 from stack.kafka_jars import ensure_kafka_jars
 from stack.processes import free_port
@@ -30,7 +31,6 @@ from stack.settings import StackSettings
 from streams.codec import decode
 from streams.events import EdgeEvent, ScanRecorded
 from streams.settings import KafkaSettings
-from streams.topic_admin import ensure_topics
 from streams.topics import Topics
 from tests.integration.conftest import StackEndpoints
 from tests.integration.modbus_harness import ModbusPeer, Unit

@@ -1,9 +1,10 @@
 """The dependency rule of the architecture, enforced on every import statement.
 
-``streams`` and ``ops`` (the services' ``/health`` and ``/metrics``) import nothing of ours;
-``edge_producer``, ``agents`` and ``projections`` import ``streams`` and ``ops`` (``agents``
-may also use ``projections``); ``api`` imports ``streams``, ``ops`` and ``projections``, never
-``agents`` or ``edge_producer``. Tools around the product (``stack``,
+``streams`` (the event contract) and ``ops`` (``/health``, ``/metrics``, process tuning) import
+nothing of ours; ``logio`` (the log's clients: appending, topic admin) imports ``streams``;
+``edge_producer``, ``agents`` and ``projections`` import ``streams``, ``ops`` and ``logio``
+(``agents`` may also use ``projections``); ``api`` imports ``streams``, ``ops``, ``logio`` and
+``projections``, never ``agents`` or ``edge_producer``. Tools around the product (``stack``,
 ``simulator``, ``evaluation``, ``modelops``, ``cli``, ``benchmarks``) may import the product's
 packages but are never imported by them.
 """
@@ -16,19 +17,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"streams", "ops", "edge_producer", "agents", "projections", "api", "stack", "simulator",
-        "cli", "evaluation", "modelops", "benchmarks", "tests"}
+OURS = {"streams", "ops", "logio", "edge_producer", "agents", "projections", "api", "stack",
+        "simulator", "cli", "evaluation", "modelops", "benchmarks", "tests"}
 ALLOWED: dict[str, set[str]] = {
     "streams": set(),
     "ops": set(),
-    "edge_producer": {"streams", "ops"},
-    "projections": {"streams", "ops"},
-    "agents": {"streams", "ops", "projections"},
-    "api": {"streams", "ops", "projections"},
+    "logio": {"streams"},
+    "edge_producer": {"streams", "ops", "logio"},
+    "projections": {"streams", "ops", "logio"},
+    "agents": {"streams", "ops", "logio", "projections"},
+    "api": {"streams", "ops", "logio", "projections"},
     "simulator": {"streams"},
-    "stack": {"streams", "projections"},
+    "stack": {"streams", "logio", "projections"},
     "evaluation": {"streams", "agents", "simulator", "modelops"},
-    "modelops": {"streams", "agents", "projections"},
+    "modelops": {"streams", "logio", "agents", "projections"},
 }
 
 
