@@ -4,6 +4,7 @@ transaction: readings by binary COPY, everything else by merging upserts."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from uuid import UUID
 
@@ -266,14 +267,17 @@ def _first_model(a: AnomalyDetected) -> tuple[str | None, str | None, str | None
     return m.model_id, m.version, m.sha256
 
 
+def _insert_many(conn: psycopg.Connection, sql: str, params: Sequence[Sequence[object]]) -> None:
+    if params:
+        with conn.cursor() as cur:
+            cur.executemany(sql, params)
+
+
 def write_anomalies(conn: psycopg.Connection, prefix: str, rows: BatchRows) -> None:
-    if not rows.anomalies:
-        return
-    p = check_prefix(prefix)
-    with conn.cursor() as cur:
-        cur.executemany(f"""
-INSERT INTO {p}_anomalies (anomaly_id, plant_id, tags, event_time, detected_at, score, threshold,
-    model_id, model_version, model_sha256, detectors, top_features, retrospective)
+    _insert_many(conn, f"""
+INSERT INTO {check_prefix(prefix)}_anomalies (anomaly_id, plant_id, tags, event_time,
+    detected_at, score, threshold, model_id, model_version, model_sha256, detectors,
+    top_features, retrospective)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)
 ON CONFLICT (anomaly_id) DO NOTHING
 """, [clean((a.anomaly_id, a.plant_id, list(a.tags), a.event_time, a.detected_at, a.score,
@@ -284,13 +288,9 @@ ON CONFLICT (anomaly_id) DO NOTHING
 
 
 def write_lab_results(conn: psycopg.Connection, prefix: str, rows: BatchRows) -> None:
-    if not rows.lab_results:
-        return
-    p = check_prefix(prefix)
-    with conn.cursor() as cur:
-        cur.executemany(f"""
-INSERT INTO {p}_lab_results (event_id, plant_id, sample_id, analyte, value, unit, sampled_at,
-    recorded_at, recorded_by, digester)
+    _insert_many(conn, f"""
+INSERT INTO {check_prefix(prefix)}_lab_results (event_id, plant_id, sample_id, analyte, value,
+    unit, sampled_at, recorded_at, recorded_by, digester)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING
 """, [clean((r.event_id, r.plant_id, r.sample_id, r.analyte.value, r.value, r.unit,
              r.sampled_at, r.recorded_at, r.recorded_by, r.digester))
@@ -299,12 +299,9 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHIN
 
 def write_rejected(conn: psycopg.Connection, prefix: str, rows: BatchRows) -> None:
     """Messages the projector could not decode, with their reason (``rejected_messages``)."""
-    if not rows.rejected:
-        return
-    p = check_prefix(prefix)
-    with conn.cursor() as cur:
-        cur.executemany(f"""
-INSERT INTO {p}_rejected_messages (topic, partition, "offset", error_type, reason, payload)
+    _insert_many(conn, f"""
+INSERT INTO {check_prefix(prefix)}_rejected_messages (topic, partition, "offset", error_type,
+    reason, payload)
 VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING
 """, [clean(r) for r in rows.rejected])
 
