@@ -209,9 +209,11 @@ def create_app(settings: AgentsSettings) -> AgentsApp:
         async with batch_lock:
             if held:
                 try:
-                    checkpointed(await detect_worker.flush(checkpoint=True))
+                    await detect_worker.flush(checkpoint=True)
                 except Exception as exc:  # noqa: BLE001 - never a silent, idle worker
                     fail("detect", [], exc)
+                health.checkpoint_done()
+                held.release()
 
     app.before_wait_empty = checkpoint_now
 

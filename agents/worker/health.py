@@ -61,9 +61,14 @@ class WorkerHealth(Collector):
         self._offsets, self._offsets_at = dict(offsets), self._clock()
 
     def batch_done(self, *, checkpointed: bool) -> None:
-        self._batch_at = now = self._clock()
+        self._batch_at = self._clock()
         if checkpointed:
-            self._checkpoint_at = now
+            self.checkpoint_done()
+
+    def checkpoint_done(self) -> None:
+        """A checkpoint reached the broker (after a batch, or on its own when the input is
+        quiet: that is no batch)."""
+        self._checkpoint_at = self._clock()
 
     def stalled(self, partitions: Iterable[Partition]) -> None:
         """The partitions the stall watch found standing still (empty: none)."""

@@ -92,6 +92,10 @@ def test_the_worker_reports_readiness_lag_stalls_and_checkpoints() -> None:
     assert "agents_checkpoint_age_seconds 3.0" in text and "agents_ready 1.0" in text
     health.stalled([])
     assert health.status() == "ok"
+    now[0] += 4.0
+    health.checkpoint_done()  # a quiet input's checkpoint: no batch was handled
+    assert health.report()["checkpoint_age_s"] == 0.0
+    assert health.report()["last_batch_s_ago"] == 5.0
 
 
 def test_the_projector_reports_lag_against_the_committed_log_and_a_refusing_database() -> None:
